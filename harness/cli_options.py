@@ -1,0 +1,90 @@
+"""Click options shared by every ``harness`` command, so a flag means one thing everywhere.
+
+Every option reads its default from ``GADGET_<NAME>`` (for instance ``GADGET_MONGO_URI``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from harness.protocol import DEFAULT_DATABASE, Defaults
+from harness.settings import REGRESSIONS, RelaySettings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    def apply(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+mongo_uri_option = click.option(
+    "--mongo-uri", envvar="GADGET_MONGO_URI", default="mongodb://127.0.0.1:27017",
+    show_default=True, help="MongoDB connection URI.",
+)
+database_option = click.option(
+    "--database", envvar="GADGET_DATABASE", default=DEFAULT_DATABASE, show_default=True,
+    help="MongoDB database name.",
+)
+admin_token_option = click.option(
+    "--admin-token", envvar="GADGET_ADMIN_TOKEN", default=None,
+    help="Admin token for the relay's introspection endpoint (X-Admin-Token).",
+)
+log_level_option = click.option(
+    "--log-level", envvar="GADGET_LOG_LEVEL", default="INFO", show_default=True,
+    type=click.Choice(LOG_LEVELS, case_sensitive=False), help="Logging level.",
+)
+relay_url_option = click.option(
+    "--relay-url", envvar="GADGET_RELAY_URL", default=None,
+    help="Base URL of a running relay, e.g. http://127.0.0.1:8080.",
+)
+
+mongo_options = _compose(mongo_uri_option, database_option)
+
+relay_options = _compose(
+    click.option("--host", envvar="GADGET_HOST", default="127.0.0.1", show_default=True,
+                 help="Interface to listen on."),
+    click.option("--port", envvar="GADGET_PORT", default=8080, show_default=True, type=int,
+                 help="Port to listen on (0 picks a free one)."),
+    mongo_uri_option,
+    database_option,
+    click.option("--drone-ack-timeout", envvar="GADGET_DRONE_ACK_TIMEOUT", type=float,
+                 default=Defaults.DRONE_ACK_TIMEOUT, show_default=True,
+                 help="Seconds to wait for a drone's ack of a lock or prompt."),
+    click.option("--termination-ack-timeout", envvar="GADGET_TERMINATION_ACK_TIMEOUT",
+                 type=float, default=Defaults.TERMINATION_ACK_TIMEOUT, show_default=True,
+                 help="Seconds to wait for a drone's ack of requestTermination."),
+    click.option("--termination-poll-timeout", envvar="GADGET_TERMINATION_POLL_TIMEOUT",
+                 type=float, default=Defaults.TERMINATION_POLL_TIMEOUT, show_default=True,
+                 help="Seconds to poll the registration for offline after termination."),
+    admin_token_option,
+    log_level_option,
+    click.option("--regress", "regressions", envvar="GADGET_REGRESSIONS", multiple=True,
+                 type=click.Choice(REGRESSIONS),
+                 help="Turn on a known bug (repeatable), to prove tests catch it."),
+)
+
+
+def relay_settings_from(params: dict[str, Any]) -> RelaySettings:
+    """Build ``RelaySettings`` from the parameters of a command decorated with ``relay_options``."""
+    return RelaySettings(
+        host=params["host"],
+        port=params["port"],
+        mongo_uri=params["mongo_uri"],
+        database=params["database"],
+        drone_ack_timeout=params["drone_ack_timeout"],
+        termination_ack_timeout=params["termination_ack_timeout"],
+        termination_poll_timeout=params["termination_poll_timeout"],
+        admin_token=params["admin_token"],
+        log_level=params["log_level"].upper(),
+        regressions=frozenset(params["regressions"]),
+    )

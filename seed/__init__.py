@@ -1,0 +1,1 @@
+"""Seeding of Gadget worlds in MongoDB, and their cleanup."""
