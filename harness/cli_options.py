@@ -50,12 +50,7 @@ relay_url_option = click.option(
 
 mongo_options = _compose(mongo_uri_option, database_option)
 
-relay_options = _compose(
-    click.option("--host", envvar="GADGET_HOST", default="127.0.0.1", show_default=True,
-                 help="Interface to listen on."),
-    click.option("--port", envvar="GADGET_PORT", default=8080, show_default=True, type=int,
-                 help="Port to listen on (0 picks a free one)."),
-    mongo_uri_option,
+relay_tuning_options = _compose(
     database_option,
     click.option("--drone-ack-timeout", envvar="GADGET_DRONE_ACK_TIMEOUT", type=float,
                  default=Defaults.DRONE_ACK_TIMEOUT, show_default=True,
@@ -72,14 +67,26 @@ relay_options = _compose(
                  type=click.Choice(REGRESSIONS),
                  help="Turn on a known bug (repeatable), to prove tests catch it."),
 )
+"""Relay settings that apply wherever the relay runs (not where it listens)."""
+
+relay_options = _compose(
+    click.option("--host", envvar="GADGET_HOST", default="127.0.0.1", show_default=True,
+                 help="Interface to listen on."),
+    click.option("--port", envvar="GADGET_PORT", default=8080, show_default=True, type=int,
+                 help="Port to listen on (0 picks a free one)."),
+    mongo_uri_option,
+    relay_tuning_options,
+)
+"""Every relay setting: where it listens, its database, timeouts, admin token, switches."""
 
 
 def relay_settings_from(params: dict[str, Any]) -> RelaySettings:
-    """Build ``RelaySettings`` from the parameters of a command decorated with ``relay_options``."""
+    """``RelaySettings`` from a command's ``relay_options`` or ``relay_tuning_options``."""
+    defaults = RelaySettings()
     return RelaySettings(
-        host=params["host"],
-        port=params["port"],
-        mongo_uri=params["mongo_uri"],
+        host=params.get("host", defaults.host),
+        port=params.get("port", defaults.port),
+        mongo_uri=params.get("mongo_uri", defaults.mongo_uri),
         database=params["database"],
         drone_ack_timeout=params["drone_ack_timeout"],
         termination_ack_timeout=params["termination_ack_timeout"],

@@ -1,0 +1,161 @@
+"""``harness up`` and ``harness down``: the embedded environment for people and scripts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from harness.cli_options import relay_settings_from, relay_tuning_options
+from harness.env.database import DATABASE_CHOICES
+from harness.env.local import LocalEnvironment
+from harness.errors import EnvError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STATE_FILE = Path(".harness/env.json")
+
+state_file_option = click.option(
+    "--state-file", type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_STATE_FILE, show_default=True,
+    help="Where a running environment records its URLs and pid.",
+)
+
+
+def _write_state(path: Path, state: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    # The state holds the admin token: readable by its owner only.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(state, handle, indent=2)
+    tmp.replace(path)
+
+
+def _read_state(path: Path) -> dict[str, Any] | None:
+    try:
+        state: dict[str, Any] = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise EnvError(f"--state-file {path}: unreadable ({exc})") from exc
+    return state
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _status_line(state: dict[str, Any]) -> str:
+    return (f"up: relay {state['relay_url']} | database {state['database_kind']} "
+            f"{state['mongo_uri']} db={state['database']} | pid {state['pid']}")
+
+
+async def _serve(env: LocalEnvironment, state_file: Path) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with env:
+        state = {
+            "pid": os.getpid(), "relay_url": env.relay_url, "mongo_uri": env.mongo_uri,
+            "database": env.database, "database_kind": env.database_kind,
+            "admin_token": env.admin_token, "log_dir": str(env.log_dir),
+            "started_at": time.time(),
+        }
+        _write_state(state_file, state)
+        click.echo(_status_line(state))
+        click.echo(f"logs: {env.log_dir}  (admin token in {state_file})")
+        try:
+            await stop.wait()
+        finally:
+            state_file.unlink(missing_ok=True)
+
+
+@click.command("up")
+@relay_tuning_options
+@click.option("--database-server", type=click.Choice(DATABASE_CHOICES), default="auto",
+              show_default=True, envvar="GADGET_DATABASE_SERVER",
+              help="auto: mongod when on PATH, else the wire-protocol stand-in.")
+@click.option("--detach", is_flag=True, help="Start in the background; stop with `harness down`.")
+@click.option("--startup-timeout", type=float, default=20.0, show_default=True,
+              help="Seconds to wait for each part to come up.")
+@state_file_option
+def up_command(database_server: str, detach: bool, startup_timeout: float, state_file: Path,
+               **params: Any) -> None:
+    """Start the embedded environment: the reference relay on an embedded database."""
+    existing = _read_state(state_file)
+    if existing and _pid_alive(int(existing["pid"])):
+        raise EnvError(f"already running ({_status_line(existing)}); `harness down` first")
+    if detach:
+        _detach(state_file, startup_timeout)
+        return
+    logging.basicConfig(level=params["log_level"].upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    env = LocalEnvironment(relay_settings_from(params),
+                           database_server=database_server,  # type: ignore[arg-type]
+                           log_dir=state_file.parent / "logs", startup_timeout=startup_timeout)
+    asyncio.run(_serve(env, state_file))
+
+
+def _detach(state_file: Path, startup_timeout: float) -> None:
+    argv = [arg for arg in sys.argv[1:] if arg != "--detach"]
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    state_file.unlink(missing_ok=True)
+    log_path = state_file.parent / "up.log"
+    with log_path.open("ab") as log_file:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "harness.cli", *argv, "--state-file", str(state_file)],
+            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    wait = 2 * startup_timeout + 5
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        state = _read_state(state_file)
+        if state is not None:
+            click.echo(_status_line(state))
+            return
+        if child.poll() is not None:
+            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-20:])
+            raise EnvError(f"harness up --detach failed (status {child.returncode}):\n{tail}")
+        time.sleep(0.05)
+    child.terminate()
+    raise EnvError(f"harness up --detach: not up within {wait:g} s; see {log_path}")
+
+
+@click.command("down")
+@state_file_option
+@click.option("--timeout", type=float, default=15.0, show_default=True,
+              help="Seconds to wait for the environment to stop.")
+def down_command(state_file: Path, timeout: float) -> None:
+    """Stop an environment started with `harness up --detach`."""
+    state = _read_state(state_file)
+    if state is None:
+        click.echo(f"nothing running (no {state_file})")
+        return
+    pid = int(state["pid"])
+    if _pid_alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _pid_alive(pid):
+            raise EnvError(f"pid {pid} still running after {timeout:g} s")
+    state_file.unlink(missing_ok=True)
+    click.echo(f"down: stopped pid {pid}")

@@ -1,0 +1,126 @@
+"""The embedded database: a real ``mongod`` when one is on PATH, else the wire-protocol stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import socket
+import sys
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
+
+from harness.env.processes import ManagedProcess
+from harness.errors import ConfigError, EnvError
+
+log = logging.getLogger(__name__)
+
+DatabaseChoice = Literal["auto", "mongod", "standin"]
+DATABASE_CHOICES: tuple[DatabaseChoice, ...] = ("auto", "mongod", "standin")
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class EmbeddedDatabase:
+    """Starts and stops one database process on a loopback port; ``kind`` says which."""
+
+    def __init__(self, choice: DatabaseChoice = "auto", host: str = "127.0.0.1") -> None:
+        if choice not in DATABASE_CHOICES:
+            raise ConfigError(f"--database-server: expected one of {DATABASE_CHOICES}, "
+                              f"got {choice!r}")
+        mongod = shutil.which("mongod")
+        if choice == "mongod" and mongod is None:
+            raise EnvError("--database-server mongod: no `mongod` on PATH")
+        self.kind: Literal["mongod", "standin"] = (
+            "mongod" if mongod is not None and choice != "standin" else "standin"
+        )
+        self._mongod = mongod
+        self._work_dir = Path(".")
+        self._host = host
+        self._process: ManagedProcess | None = None
+        self._data_dir: tempfile.TemporaryDirectory[str] | None = None
+        self.port: int | None = None
+
+    @property
+    def uri(self) -> str:
+        """The MongoDB URI of the running database."""
+        if self.port is None:
+            raise EnvError("the database is not running")
+        return f"mongodb://{self._host}:{self.port}/?directConnection=true"
+
+    @property
+    def process(self) -> ManagedProcess | None:
+        """The database's process, once started."""
+        return self._process
+
+    async def start(self, work_dir: Path, timeout: float = 20.0) -> None:
+        """Start the database (its log in ``work_dir``), wait for a ping; raises ``EnvError``."""
+        self._work_dir = work_dir
+        if self.kind == "mongod":
+            await self._start_mongod(timeout)
+        else:
+            await self._start_standin(timeout)
+        await self._wait_for_ping(timeout)
+        log.info("database (%s) listening on %s:%s", self.kind, self._host, self.port)
+
+    async def _start_standin(self, timeout: float) -> None:
+        port_file = self._work_dir / "mongo.port"
+        self._process = ManagedProcess(
+            "database (wire-protocol stand-in)",
+            [sys.executable, "-m", "harness.mongowire", "--host", self._host, "--port", "0",
+             "--port-file", str(port_file)],
+            self._work_dir / "mongo.log",
+        )
+        await self._process.start()
+        self.port = await self._process.wait_for_port_file(port_file, timeout)
+
+    async def _start_mongod(self, timeout: float) -> None:
+        assert self._mongod is not None
+        self._data_dir = tempfile.TemporaryDirectory(prefix="harness-mongod-")
+        self.port = _free_port(self._host)
+        self._process = ManagedProcess(
+            "database (mongod)",
+            [self._mongod, "--dbpath", self._data_dir.name, "--bind_ip", self._host,
+             "--port", str(self.port), "--quiet"],
+            self._work_dir / "mongo.log",
+        )
+        await self._process.start()
+
+    async def _wait_for_ping(self, timeout: float) -> None:
+        assert self._process is not None
+        client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+            self.uri, serverSelectionTimeoutMS=500, connectTimeoutMS=500)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            while True:
+                if not self._process.running:
+                    raise self._process.failure(
+                        f"exited with status {self._process.returncode} during start-up")
+                try:
+                    await client.admin.command("ping")
+                    return
+                except PyMongoError as exc:
+                    if loop.time() > deadline:
+                        raise self._process.failure(
+                            f"did not answer a ping within {timeout:g} s ({exc})") from exc
+                await asyncio.sleep(0.05)
+        finally:
+            await client.close()
+
+    async def stop(self) -> None:
+        """Stop the process and remove a temporary data directory. Idempotent."""
+        if self._process is not None:
+            await self._process.stop()
+        if self._data_dir is not None:
+            self._data_dir.cleanup()
+            self._data_dir = None

@@ -1,0 +1,171 @@
+"""``LocalEnvironment``: the reference relay and its database as local processes."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from types import TracebackType
+
+from harness.env.database import DatabaseChoice, EmbeddedDatabase
+from harness.env.health import wait_for_health
+from harness.env.processes import ManagedProcess
+from harness.errors import EnvError
+from harness.settings import RelaySettings
+
+log = logging.getLogger(__name__)
+
+
+class LocalEnvironment:
+    """The reference relay (own process, free loopback port) on an embedded database.
+
+    ``settings`` configures the relay; its host, port and Mongo URI are chosen here. An
+    admin token is generated unless ``settings.admin_token`` is set, so introspection is on.
+    Start-up waits ``startup_timeout`` seconds per part and raises ``EnvError`` naming the
+    part that failed with the tail of its log. Every process dies with this one.
+    """
+
+    def __init__(self, settings: RelaySettings | None = None, *,
+                 database_server: DatabaseChoice = "auto", log_dir: Path | None = None,
+                 startup_timeout: float = 20.0) -> None:
+        base = settings or RelaySettings()
+        self._settings = dataclasses.replace(
+            base, host="127.0.0.1", port=0,
+            admin_token=base.admin_token or secrets.token_urlsafe(18),
+        )
+        self._owns_log_dir = log_dir is None
+        self._log_dir_option = log_dir
+        self._log_dir: Path | None = None
+        self._database = EmbeddedDatabase(database_server)
+        self._relay: ManagedProcess | None = None
+        self._relay_port: int | None = None
+        self._startup_timeout = startup_timeout
+
+    @property
+    def settings(self) -> RelaySettings:
+        """The relay's settings (host and port as requested, not as bound)."""
+        return self._settings
+
+    @property
+    def relay_url(self) -> str:
+        """Base URL of the running relay."""
+        if self._relay_port is None:
+            raise EnvError("the local environment is not started")
+        return f"http://127.0.0.1:{self._relay_port}"
+
+    @property
+    def mongo_uri(self) -> str:
+        """URI of the embedded database."""
+        return self._database.uri
+
+    @property
+    def database(self) -> str:
+        """The relay's database name."""
+        return self._settings.database
+
+    @property
+    def admin_token(self) -> str | None:
+        """The relay's admin token (introspection is always on here)."""
+        return self._settings.admin_token
+
+    @property
+    def database_kind(self) -> str:
+        """``mongod`` or ``standin``."""
+        return self._database.kind
+
+    @property
+    def supports_restart(self) -> bool:
+        """The relay process can be restarted on its port."""
+        return True
+
+    def describe(self) -> str:
+        """One line for summaries."""
+        db = "mongod" if self._database.kind == "mongod" else "MongoDB wire-protocol stand-in"
+        return f"local: reference relay at {self.relay_url}, database {db} at {self.mongo_uri}"
+
+    async def start(self) -> None:
+        """Start the database, then the relay; stop both if either fails."""
+        self._log_dir = self._log_dir_option or Path(tempfile.mkdtemp(prefix="harness-env-"))
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            await self._database.start(self._log_dir, self._startup_timeout)
+            await self._start_relay(port=0)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start_relay(self, port: int) -> None:
+        assert self._log_dir is not None
+        port_file = self._log_dir / "relay.port"
+        port_file.unlink(missing_ok=True)
+        settings = dataclasses.replace(self._settings, port=port,
+                                       mongo_uri=self._database.uri)
+        env = {**os.environ, **settings.to_env()}
+        self._relay = ManagedProcess(
+            "relay", [sys.executable, "-m", "harness.relay", "--port-file", str(port_file)],
+            self._log_dir / "relay.log", env=env,
+        )
+        await self._relay.start()
+        self._relay_port = await self._relay.wait_for_port_file(port_file,
+                                                                 self._startup_timeout)
+        relay = self._relay
+
+        def alive() -> EnvError | None:
+            if relay.running:
+                return None
+            return relay.failure(f"exited with status {relay.returncode} during start-up")
+
+        try:
+            await wait_for_health(self.relay_url, self._startup_timeout, alive)
+        except EnvError as exc:
+            raise relay.failure(str(exc)) from exc
+        log.info("relay listening at %s", self.relay_url)
+
+    async def restart_relay(self) -> None:
+        """Stop the relay process and start it again on the same port."""
+        if self._relay is None or self._relay_port is None:
+            raise EnvError("the local environment is not started")
+        port = self._relay_port
+        await self._relay.stop()
+        await self._start_relay(port=port)
+
+    async def stop(self) -> None:
+        """Stop the relay, then the database. Idempotent."""
+        try:
+            if self._relay is not None:
+                await self._relay.stop()
+        finally:
+            await self._database.stop()
+
+    def logs(self) -> dict[str, str]:
+        """The relay's and the database's output so far."""
+        result: dict[str, str] = {}
+        if self._log_dir is None:
+            return result
+        for name in ("relay", "mongo"):
+            path = self._log_dir / f"{name}.log"
+            if path.exists():
+                result[name] = path.read_text(errors="replace")
+        return result
+
+    @property
+    def log_dir(self) -> Path:
+        """Where the processes' logs are written (known once started)."""
+        if self._log_dir is None:
+            raise EnvError("the local environment is not started")
+        return self._log_dir
+
+    async def __aenter__(self) -> LocalEnvironment:
+        await self.start()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.stop()
+        if self._owns_log_dir and self._log_dir is not None:
+            shutil.rmtree(self._log_dir, ignore_errors=True)

@@ -1,0 +1,65 @@
+"""Live fixtures: the embedded environment (reference relay + database) and seeded worlds."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from harness.env import LocalEnvironment
+from harness.settings import RelaySettings
+from seed import build_world, cleanup
+from seed.world import World
+
+# Short timeouts keep negative tests fast; they are generous for a loaded 2-core machine.
+FAST_SETTINGS = RelaySettings(
+    drone_ack_timeout=1.0,
+    termination_ack_timeout=1.0,
+    termination_poll_timeout=3.0,
+)
+
+MakeRelayEnv = Callable[..., Awaitable[LocalEnvironment]]
+
+
+@pytest.fixture(scope="session")
+async def relay_env() -> AsyncIterator[LocalEnvironment]:
+    """One reference relay with introspection, shared by the session's live tests."""
+    async with LocalEnvironment(FAST_SETTINGS) as env:
+        yield env
+
+
+@pytest.fixture
+async def make_relay_env() -> AsyncIterator[MakeRelayEnv]:
+    """Factory for a private relay with settings overrides (e.g. ``regressions``)."""
+    started: list[LocalEnvironment] = []
+
+    async def make(**overrides: Any) -> LocalEnvironment:
+        env = LocalEnvironment(dataclasses.replace(FAST_SETTINGS, **overrides))
+        await env.start()
+        started.append(env)
+        return env
+
+    yield make
+    for env in started:
+        await env.__aexit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+async def relay_mongo(relay_env: LocalEnvironment) -> AsyncIterator[AsyncMongoClient[Any]]:
+    """An async client of the shared relay's database."""
+    client: AsyncMongoClient[Any] = AsyncMongoClient(relay_env.mongo_uri, tz_aware=True)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def world(relay_env: LocalEnvironment,
+                relay_mongo: AsyncMongoClient[Any]) -> AsyncIterator[World]:
+    """A default world seeded into the shared relay's database, removed after the test."""
+    db = relay_mongo[relay_env.database]
+    seeded = await build_world(db)
+    yield seeded
+    await cleanup(db, seeded.run_id)
