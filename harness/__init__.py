@@ -28,5 +28,4 @@ __all__ = [
     "ScenarioTimeout",
     "SeedError",
     "SpecError",
-    "__version__",
 ]

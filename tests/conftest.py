@@ -1,0 +1,59 @@
+"""Shared fixtures: a MongoDB for the whole session, and a fresh database per test.
+
+``mongo_uri`` is ``$GADGET_TEST_MONGO_URI`` if set, else a ``mongod`` from PATH on a free port,
+else the wire-protocol stand-in (``python -m harness.mongowire``) in its own process group.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pymongo
+import pytest
+from _mongo import mongo_server
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.database import Database
+
+_SELECTION_TIMEOUT_MS = 5000
+Doc = dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URI of the session's MongoDB (real or stand-in); the server stops after the session."""
+    with mongo_server(tmp_path_factory.mktemp("mongo")) as uri:
+        yield uri
+
+
+def _db_name() -> str:
+    return f"t_{secrets.token_hex(4)}"
+
+
+@pytest.fixture
+async def mongo_db(mongo_uri: str) -> AsyncIterator[AsyncDatabase[Doc]]:
+    """A uniquely named database on an ``AsyncMongoClient``, dropped after the test."""
+    client: pymongo.AsyncMongoClient[Doc] = pymongo.AsyncMongoClient(
+        mongo_uri, serverSelectionTimeoutMS=_SELECTION_TIMEOUT_MS
+    )
+    name = _db_name()
+    try:
+        yield client[name]
+    finally:
+        await client.drop_database(name)
+        await client.close()
+
+
+@pytest.fixture
+def sync_mongo_db(mongo_uri: str) -> Iterator[Database[Doc]]:
+    """A uniquely named database on a sync ``MongoClient``, dropped after the test."""
+    client: pymongo.MongoClient[Doc] = pymongo.MongoClient(
+        mongo_uri, serverSelectionTimeoutMS=_SELECTION_TIMEOUT_MS
+    )
+    name = _db_name()
+    try:
+        yield client[name]
+    finally:
+        client.drop_database(name)
+        client.close()
