@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from _raw_clients import clients, db, wide_world
 from pymongo import AsyncMongoClient
 
 from harness.env import LocalEnvironment
@@ -20,6 +21,8 @@ FAST_SETTINGS = RelaySettings(
     termination_ack_timeout=1.0,
     termination_poll_timeout=3.0,
 )
+
+__all__ = ["clients", "db", "wide_world"]  # fixtures of the relay conformance tests
 
 MakeRelayEnv = Callable[..., Awaitable[LocalEnvironment]]
 

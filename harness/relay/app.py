@@ -1,0 +1,112 @@
+"""Assemble the relay (Socket.IO server + HTTP routes on one aiohttp app), start and stop it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import socketio
+from aiohttp import web
+from engineio.payload import Payload
+
+from harness.protocol import SOCKETIO_PATH
+from harness.relay.context import RelayContext
+from harness.relay.drone_handlers import DroneHandlers
+from harness.relay.http_api import add_routes
+from harness.relay.ide_handlers import IdeHandlers
+from harness.relay.lifecycle import Lifecycle
+from harness.relay.registry import SessionRegistry
+from harness.relay.store import Store
+from harness.settings import RelaySettings
+
+__all__ = ["MAX_HTTP_BUFFER_SIZE", "MAX_PACKETS_PER_POLL", "Relay"]
+
+logger = logging.getLogger(__name__)
+
+MAX_HTTP_BUFFER_SIZE = 1_000_000  # bytes per message / per polling request (engine.io default)
+MAX_PACKETS_PER_POLL = 10_000  # engine.io's default of 16 would reject busy polling drones
+DATABASE_TIMEOUT = 3.0
+STOP_TIMEOUT = 10.0
+SHUTDOWN_GRACE = 1.0  # seconds for in-flight HTTP requests (long polls) at stop
+
+
+class Relay:
+    """One reference relay. ``await start()`` binds and returns the port; ``stop()`` undoes it.
+
+    Also an async context manager. ``start`` raises ``DatabaseError`` (URI password masked)
+    when the database does not answer within a few seconds.
+    """
+
+    def __init__(self, settings: RelaySettings) -> None:
+        self.settings = settings
+        self.port: int | None = None
+        self._runner: web.AppRunner | None = None
+        # A polling client may batch many packets in one POST; the bound is then the
+        # byte size (max_http_buffer_size), not an arbitrary packet count.
+        Payload.max_decode_packets = max(Payload.max_decode_packets, MAX_PACKETS_PER_POLL)
+        self.sio = socketio.AsyncServer(
+            async_mode="aiohttp", cors_allowed_origins="*",
+            max_http_buffer_size=MAX_HTTP_BUFFER_SIZE, logger=False, engineio_logger=False,
+        )
+        self.store = Store(settings.mongo_uri, settings.database, timeout=DATABASE_TIMEOUT)
+        self.registry = SessionRegistry(settings.regressions)
+        self.ctx = RelayContext(self.sio, self.store, self.registry, settings)
+        self.lifecycle = Lifecycle(self.ctx)
+        self.lifecycle.register()
+        IdeHandlers(self.ctx).register()
+        DroneHandlers(self.ctx).register()
+        self.sio.on("*", _ignore_unknown)
+        self.app = web.Application()
+        self.sio.attach(self.app, socketio_path=SOCKETIO_PATH.strip("/"))
+        add_routes(self.app, self.ctx)
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` once started."""
+        if self.port is None:
+            raise RuntimeError("the relay is not started")
+        return f"http://{self.settings.host}:{self.port}"
+
+    async def start(self) -> int:
+        """Reach the database, create indexes, bind, and return the bound port."""
+        try:
+            await self.store.open()
+            runner = web.AppRunner(self.app, handle_signals=False, access_log=None,
+                                   shutdown_timeout=SHUTDOWN_GRACE)
+            await runner.setup()
+            self._runner = runner
+            site = web.TCPSite(runner, self.settings.host, self.settings.port)
+            await site.start()
+        except BaseException:
+            await self.stop()
+            raise
+        self.port = int(runner.addresses[0][1])
+        logger.info("relay listening on %s (database %s)", self.url, self.settings.database)
+        return self.port
+
+    async def stop(self) -> None:
+        """Disconnect every client (so the database records it), then close everything."""
+        try:
+            async with asyncio.timeout(STOP_TIMEOUT):
+                for session in self.registry.sessions():
+                    await self.sio.disconnect(session.sid)
+        except TimeoutError:
+            logger.warning("clients did not disconnect within %.0f s", STOP_TIMEOUT)
+        await self.lifecycle.wait_closed()
+        if self._runner is not None:
+            await self.sio.shutdown()
+            await self._runner.cleanup()
+            self._runner = None
+        await self.store.close()
+
+    async def __aenter__(self) -> Relay:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+async def _ignore_unknown(event: str, sid: str, *args: Any) -> None:
+    logger.debug("ignored unknown event %r from %s", event, sid)

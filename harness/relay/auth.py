@@ -1,0 +1,89 @@
+"""Who is connecting: the Socket.IO ``auth`` payload and the HTTP bearer token.
+
+Tokens are compared as sha256 hex digests with ``hmac.compare_digest`` and never logged.
+Refusal reasons (``AuthRefused.code``):
+
+    auth-invalid  the payload is missing, not an object, of an unknown type, lacks a
+                  field, or carries a registration id that is not 24 hex digits
+    auth-unknown  no drone registration has that id
+    auth-denied   the IDE token matches no user, or the drone token is wrong
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+from harness.protocol import ErrorCode
+from harness.relay.store import RegistrationDoc, Store, UserDoc
+from harness.relay.validation import CodeAuth, PayloadError, parse_auth
+
+__all__ = ["AuthRefused", "CodeIdentity", "DroneIdentity", "authenticate", "bearer_user",
+           "token_hash"]
+
+
+class AuthRefused(Exception):
+    """A refused connection; ``code`` is the ``connect_error`` message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CodeIdentity:
+    user_id: str
+
+
+@dataclass(frozen=True)
+class DroneIdentity:
+    registration: RegistrationDoc
+
+
+def token_hash(token: str) -> str:
+    """The hex sha256 of ``token``, as stored in ``apiTokenHash`` / ``tokenHash``."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _same(token: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(token_hash(token).encode(), stored_hash.encode())
+
+
+async def _user(store: Store, token: str) -> UserDoc | None:
+    user = await store.user_by_token_hash(token_hash(token))
+    return user if user is not None and _same(token, user.api_token_hash) else None
+
+
+async def authenticate(store: Store, auth: Any) -> CodeIdentity | DroneIdentity:
+    """Check a connect ``auth`` payload; raises ``AuthRefused`` with the reason."""
+    try:
+        parsed = parse_auth(auth)
+    except PayloadError as exc:
+        raise AuthRefused(exc.code, exc.message) from None
+    if isinstance(parsed, CodeAuth):
+        user = await _user(store, parsed.token)
+        if user is None:
+            raise AuthRefused(ErrorCode.AUTH_DENIED, "auth: the token matches no user")
+        return CodeIdentity(user.id)
+    registration = await store.registration(parsed.registration_id)
+    if registration is None:
+        raise AuthRefused(ErrorCode.AUTH_UNKNOWN,
+                          f"auth: no drone registration {parsed.registration_id}")
+    if not _same(parsed.token, registration.token_hash):
+        raise AuthRefused(ErrorCode.AUTH_DENIED,
+                          f"auth: wrong token for registration {parsed.registration_id}")
+    return DroneIdentity(registration)
+
+
+async def bearer_user(store: Store, authorization: str | None) -> UserDoc | None:
+    """The user named by an ``Authorization: Bearer <token>`` header, or None."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return await _user(store, token)

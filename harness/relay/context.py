@@ -1,0 +1,140 @@
+"""What every relay handler shares: the server, the store, the registry, the settings.
+
+Also the two ways the relay talks to connected clients on its own initiative: notifying
+code sessions, and asking a drone something and waiting for its ack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
+
+from harness.protocol import ErrorCode, Event, error
+from harness.relay.registry import CodeSession, DroneSession, SessionRegistry
+from harness.relay.store import Store
+from harness.relay.validation import PayloadError
+from harness.settings import RelaySettings
+
+__all__ = ["Answer", "Refused", "RelayContext", "guarded", "single_payload"]
+
+logger = logging.getLogger(__name__)
+
+
+class Refused(Exception):
+    """A request the relay turns down; becomes ``{"ok": false, "error": code, ...}``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Answer(enum.Enum):
+    """How a drone answered a relay -> drone event."""
+
+    ACCEPTED = "accepted"  # acked true or {"ok": true}
+    REJECTED = "rejected"  # acked anything else (false, {"ok": false}, nothing)
+    TIMEOUT = "timeout"  # no ack within the timeout
+    GONE = "gone"  # the socket disconnected (or was replaced) before acking
+
+
+@dataclass
+class RelayContext:
+    """Shared state of one relay. ``registration_lock`` serialises connect/disconnect."""
+
+    sio: socketio.AsyncServer
+    store: Store
+    registry: SessionRegistry
+    settings: RelaySettings
+    _registration_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def registration_lock(self, registration_id: str) -> asyncio.Lock:
+        """The lock that orders connects and disconnects of one registration."""
+        return self._registration_locks.setdefault(registration_id, asyncio.Lock())
+
+    async def notify(self, sessions: Iterable[CodeSession], event: str,
+                     payload: dict[str, Any]) -> None:
+        """Emit ``event`` to each code session, one after another (keeps per-socket order)."""
+        for session in sessions:
+            await self.sio.emit(event, payload, to=session.sid)
+
+    async def drone_status(self, user_id: str, registration_id: str, status: str) -> None:
+        """``droneStatus {registrationId, status}`` to every code session of ``user_id``."""
+        await self.notify(self.registry.code_sessions_by_user(user_id), Event.DRONE_STATUS,
+                          {"registrationId": registration_id, "status": status})
+
+    def cache_lock(self, registration_id: str, chat_session_id: str | None,
+                   *, only_if: str | None = None) -> None:
+        """Update the in-memory lock of the live drone session of ``registration_id``.
+
+        With ``only_if``, change it only while it equals that chat session id.
+        """
+        drone = self.registry.drone_by_registration(registration_id)
+        if drone is not None and (only_if is None or drone.locked_by == only_if):
+            drone.locked_by = chat_session_id
+
+    async def ask_drone(self, drone: DroneSession, event: str, payload: dict[str, Any],
+                        timeout: float) -> Answer:
+        """Emit ``event`` to ``drone`` and wait up to ``timeout`` s for its ack.
+
+        Unlike ``AsyncServer.call`` this stops waiting as soon as the socket goes away.
+        """
+        loop = asyncio.get_running_loop()
+        acked: asyncio.Future[tuple[Any, ...]] = loop.create_future()
+
+        def on_ack(*args: Any) -> None:
+            if not acked.done():
+                acked.set_result(args)
+
+        await self.sio.emit(event, payload, to=drone.sid, callback=on_ack)
+        gone: asyncio.Future[Any] = asyncio.ensure_future(drone.closed.wait())
+        waiting: set[asyncio.Future[Any]] = {acked, gone}
+        try:
+            done, _ = await asyncio.wait(waiting, timeout=timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+        if acked in done:
+            return Answer.ACCEPTED if _accepts(acked.result()) else Answer.REJECTED
+        acked.cancel()
+        return Answer.GONE if drone.closed.is_set() else Answer.TIMEOUT
+
+
+def _accepts(args: tuple[Any, ...]) -> bool:
+    if len(args) != 1:
+        return False
+    value = args[0]
+    return value is True or (isinstance(value, dict) and value.get("ok") is True)
+
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+def single_payload(args: tuple[Any, ...]) -> Any:
+    """The one payload of an event; several arguments are returned as a list (invalid)."""
+    if len(args) == 1:
+        return args[0]
+    return list(args) if args else None
+
+
+def guarded(event: str, handler: Handler) -> Handler:
+    """Wrap an acked handler: refusals become error acks, crashes ``internal-error``."""
+
+    async def wrapper(sid: str, *args: Any) -> Any:
+        try:
+            return await handler(sid, single_payload(args))
+        except (PayloadError, Refused) as exc:
+            logger.debug("%s from %s: %s", event, sid, exc.code)
+            return error(exc.code, exc.message)
+        except Exception:
+            logger.exception("%s from %s failed", event, sid)
+            return error(ErrorCode.INTERNAL, f"{event}: the relay failed; see its log")
+
+    wrapper.__name__ = f"on_{event}"
+    return wrapper

@@ -1,0 +1,99 @@
+"""The relay's HTTP routes (section 8) and the introspection endpoint (section 10).
+
+Every error is JSON ``{"ok": false, "error", "message"}``. The bearer token is checked
+before anything else (401 ``unauthorized``), then the id's shape (400 ``invalid-id``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from harness.protocol import ADMIN_TOKEN_HEADER, ErrorCode, Route, error, is_object_id, ok
+from harness.relay.auth import bearer_user
+from harness.relay.context import RelayContext
+from harness.relay.termination import terminate
+
+__all__ = ["add_routes"]
+
+logger = logging.getLogger(__name__)
+
+HEALTH_PING_TIMEOUT = 2.0
+
+RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _fail(status: int, code: str, message: str) -> web.Response:
+    return web.json_response(error(code, message), status=status)
+
+
+def _guard(handler: RouteHandler) -> RouteHandler:
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except Exception:
+            logger.exception("%s %s failed", request.method, request.path)
+            return _fail(500, ErrorCode.INTERNAL, "the relay failed; see its log")
+
+    return wrapper
+
+
+def add_routes(app: web.Application, ctx: RelayContext) -> None:
+    """Add ``/healthz``, the registration routes and the introspection route to ``app``."""
+
+    async def healthz(request: web.Request) -> web.StreamResponse:
+        if await ctx.store.ping(HEALTH_PING_TIMEOUT):
+            return web.json_response(ok())
+        return _fail(503, "database-unreachable", "the relay cannot reach its database")
+
+    async def _user_and_id(request: web.Request) -> tuple[str, str] | web.Response:
+        user = await bearer_user(ctx.store, request.headers.get("Authorization"))
+        if user is None:
+            return _fail(401, ErrorCode.UNAUTHORIZED,
+                         "missing or unknown bearer token (Authorization: Bearer <token>)")
+        registration_id = request.match_info["id"]
+        if not is_object_id(registration_id):
+            return _fail(400, ErrorCode.INVALID_ID,
+                         f"registration id {registration_id!r} must be 24 hex digits")
+        return user.id, registration_id
+
+    async def get_registration(request: web.Request) -> web.StreamResponse:
+        checked = await _user_and_id(request)
+        if isinstance(checked, web.Response):
+            return checked
+        user_id, registration_id = checked
+        registration = await ctx.store.registration_json(registration_id)
+        if registration is None:
+            return _fail(404, ErrorCode.NOT_FOUND, f"no drone registration {registration_id}")
+        if registration.get("user") != user_id:
+            return _fail(403, ErrorCode.FORBIDDEN,
+                         f"drone registration {registration_id} is another user's")
+        return web.json_response(ok(registration=registration))
+
+    async def post_terminate(request: web.Request) -> web.StreamResponse:
+        checked = await _user_and_id(request)
+        if isinstance(checked, web.Response):
+            return checked
+        outcome = await terminate(ctx, *checked)
+        if outcome.error is None:
+            return web.json_response(ok(terminated=True))
+        return _fail(outcome.status, outcome.error, outcome.message)
+
+    async def debug_sessions(request: web.Request) -> web.StreamResponse:
+        expected = ctx.settings.admin_token
+        if expected is None:
+            return _fail(404, ErrorCode.NOT_FOUND, "introspection is not enabled")
+        given = request.headers.get(ADMIN_TOKEN_HEADER, "")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return _fail(403, ErrorCode.FORBIDDEN, f"missing or wrong {ADMIN_TOKEN_HEADER}")
+        return web.json_response(ok(maps=ctx.registry.snapshot()))
+
+    app.router.add_get(Route.HEALTHZ, _guard(healthz))
+    app.router.add_get(Route.REGISTRATION, _guard(get_registration))
+    app.router.add_post(Route.TERMINATE, _guard(post_terminate))
+    app.router.add_get(Route.DEBUG_SESSIONS, _guard(debug_sessions))

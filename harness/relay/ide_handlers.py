@@ -1,0 +1,200 @@
+"""IDE -> relay events (section 4), each answered with an ack.
+
+Checks run in one order on every event: ``invalid-payload``, ``invalid-id``, ``not-found``
+(registration, then chat session), ``forbidden`` (another user's), then the drone's state.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from harness.protocol import DroneStatus, ErrorCode, Event, WorkOrderStatus, ok
+from harness.relay.context import Answer, Refused, RelayContext, guarded
+from harness.relay.registry import CodeSession, DroneSession
+from harness.relay.store import ChatSessionDoc, RegistrationDoc
+from harness.relay.validation import (
+    parse_lock_request,
+    parse_open_chat_session,
+    parse_submit_prompt,
+)
+
+__all__ = ["IdeHandlers"]
+
+logger = logging.getLogger(__name__)
+
+_ANSWER_ERRORS = {
+    Answer.REJECTED: (ErrorCode.DRONE_REJECTED, "the drone refused {what}"),
+    Answer.TIMEOUT: (ErrorCode.DRONE_TIMEOUT, "the drone did not acknowledge {what} in time"),
+    Answer.GONE: (ErrorCode.DRONE_OFFLINE, "the drone disconnected before acknowledging {what}"),
+}
+
+
+def _refusal(answer: Answer, event: str, what: str) -> Refused:
+    code, text = _ANSWER_ERRORS[answer]
+    return Refused(code, f"{event}: " + text.format(what=what))
+
+
+class IdeHandlers:
+    """``openChatSession``, ``requestSessionLock``, ``releaseSessionLock``, ``submitPrompt``."""
+
+    def __init__(self, ctx: RelayContext) -> None:
+        self._ctx = ctx
+
+    def register(self) -> None:
+        """Install the handlers on the server."""
+        sio = self._ctx.sio
+        sio.on(Event.OPEN_CHAT_SESSION, guarded(Event.OPEN_CHAT_SESSION, self.open_chat_session))
+        sio.on(Event.REQUEST_SESSION_LOCK,
+               guarded(Event.REQUEST_SESSION_LOCK, self.request_session_lock))
+        sio.on(Event.RELEASE_SESSION_LOCK,
+               guarded(Event.RELEASE_SESSION_LOCK, self.release_session_lock))
+        sio.on(Event.SUBMIT_PROMPT, guarded(Event.SUBMIT_PROMPT, self.submit_prompt))
+
+    # -- shared checks ---------------------------------------------------------------------
+
+    def _code_session(self, sid: str, event: str) -> CodeSession:
+        session = self._ctx.registry.session(sid)
+        if not isinstance(session, CodeSession):
+            raise Refused(ErrorCode.FORBIDDEN, f"{event}: only an IDE (code) socket may send it")
+        return session
+
+    async def _resolve(self, event: str, user_id: str, registration_id: str,
+                       chat_session_id: str) -> tuple[RegistrationDoc, ChatSessionDoc]:
+        store = self._ctx.store
+        registration = await store.registration(registration_id)
+        if registration is None:
+            raise Refused(ErrorCode.NOT_FOUND, f"{event}: no drone registration {registration_id}")
+        chat = await store.chat_session(chat_session_id)
+        if chat is None:
+            raise Refused(ErrorCode.NOT_FOUND, f"{event}: no chat session {chat_session_id}")
+        if registration.user_id != user_id:
+            raise Refused(ErrorCode.FORBIDDEN,
+                          f"{event}: drone registration {registration_id} is another user's")
+        if chat.user_id != user_id:
+            raise Refused(ErrorCode.FORBIDDEN,
+                          f"{event}: chat session {chat_session_id} is another user's")
+        return registration, chat
+
+    def _live_drone(self, event: str, registration_id: str) -> DroneSession:
+        drone = self._ctx.registry.drone_by_registration(registration_id)
+        if drone is None:
+            raise Refused(ErrorCode.DRONE_OFFLINE,
+                          f"{event}: drone {registration_id} has no live connection")
+        return drone
+
+    # -- events ----------------------------------------------------------------------------
+
+    async def open_chat_session(self, sid: str, data: Any) -> dict[str, object]:
+        """Index the chat session to this code session after checking it is the user's."""
+        event = Event.OPEN_CHAT_SESSION
+        session = self._code_session(sid, event)
+        request = parse_open_chat_session(data)
+        chat = await self._ctx.store.chat_session(request.chat_session_id)
+        if chat is None:
+            raise Refused(ErrorCode.NOT_FOUND,
+                          f"{event}: no chat session {request.chat_session_id}")
+        if chat.user_id != session.user_id:
+            raise Refused(ErrorCode.FORBIDDEN,
+                          f"{event}: chat session {chat.id} is another user's")
+        if sid not in self._ctx.registry:
+            # The socket went away while we read the database: index nothing.
+            raise Refused(ErrorCode.NOT_FOUND, f"{event}: socket {sid} has disconnected")
+        self._ctx.registry.index_chat_session(sid, chat.id)
+        return ok()
+
+    async def request_session_lock(self, sid: str, data: Any) -> dict[str, object]:
+        """Lock a drone for a chat session: reserve in the db, ask the drone, confirm."""
+        event = Event.REQUEST_SESSION_LOCK
+        ctx = self._ctx
+        session = self._code_session(sid, event)
+        request = parse_lock_request(event, data)
+        registration, chat = await self._resolve(event, session.user_id,
+                                                 request.registration_id,
+                                                 request.chat_session_id)
+        drone = self._live_drone(event, registration.id)
+        if registration.locked_by == chat.id:
+            return ok()
+        if registration.locked_by is not None or not await ctx.store.reserve_lock(
+                registration.id, chat.id):
+            current = await ctx.store.registration(registration.id)
+            if current is not None and current.locked_by == chat.id:
+                return ok()
+            raise Refused(ErrorCode.DRONE_LOCKED,
+                          f"{event}: drone {registration.id} is locked by another chat session")
+        answer = await ctx.ask_drone(drone, Event.REQUEST_SESSION_LOCK,
+                                     {"chatSessionId": chat.id, "projectId": chat.project_id},
+                                     ctx.settings.drone_ack_timeout)
+        if answer is not Answer.ACCEPTED:
+            await ctx.store.release_lock(registration.id, chat.id, None)
+            ctx.cache_lock(registration.id, None, only_if=chat.id)
+            raise _refusal(answer, event, "the lock")
+        if not await ctx.store.confirm_lock(registration.id, chat.id):
+            raise Refused(ErrorCode.DRONE_OFFLINE,
+                          f"{event}: drone {registration.id} went offline while locking")
+        ctx.cache_lock(registration.id, chat.id)
+        logger.info("drone %s locked by chat session %s", registration.id, chat.id)
+        await ctx.drone_status(session.user_id, registration.id, DroneStatus.BUSY)
+        return ok()
+
+    async def release_session_lock(self, sid: str, data: Any) -> dict[str, object]:
+        """Clear the chat session's lock and tell the drone (without waiting for its ack)."""
+        event = Event.RELEASE_SESSION_LOCK
+        ctx = self._ctx
+        session = self._code_session(sid, event)
+        request = parse_lock_request(event, data)
+        registration, chat = await self._resolve(event, session.user_id,
+                                                 request.registration_id,
+                                                 request.chat_session_id)
+        not_locked = Refused(ErrorCode.NOT_LOCKED,
+                             f"{event}: chat session {chat.id} does not hold drone "
+                             f"{registration.id}")
+        if registration.locked_by != chat.id:
+            raise not_locked
+        drone = ctx.registry.drone_by_registration(registration.id)
+        status = DroneStatus.ONLINE if drone is not None else DroneStatus.OFFLINE
+        if not await ctx.store.release_lock(registration.id, chat.id, status):
+            raise not_locked
+        ctx.cache_lock(registration.id, None, only_if=chat.id)
+        if drone is not None:
+            await ctx.sio.emit(Event.RELEASE_SESSION_LOCK, {"chatSessionId": chat.id},
+                               to=drone.sid, callback=_ignore_ack)
+        logger.info("drone %s released by chat session %s", registration.id, chat.id)
+        await ctx.drone_status(session.user_id, registration.id, status)
+        return ok()
+
+    async def submit_prompt(self, sid: str, data: Any) -> dict[str, object]:
+        """Insert a pending work order, forward it, and mark it running on the drone's ack.
+
+        A refused or unacknowledged prompt leaves its work order ``failed``.
+        """
+        event = Event.SUBMIT_PROMPT
+        ctx = self._ctx
+        session = self._code_session(sid, event)
+        request = parse_submit_prompt(data)
+        registration, chat = await self._resolve(event, session.user_id,
+                                                 request.registration_id,
+                                                 request.chat_session_id)
+        drone = self._live_drone(event, registration.id)
+        if registration.locked_by != chat.id:
+            raise Refused(ErrorCode.NOT_LOCKED,
+                          f"{event}: drone {registration.id} is not locked by chat session "
+                          f"{chat.id}")
+        work_order_id = await ctx.store.insert_work_order(registration.id, chat.id,
+                                                          request.prompt)
+        answer = await ctx.ask_drone(
+            drone, Event.SUBMIT_PROMPT,
+            {"workOrderId": work_order_id, "chatSessionId": chat.id, "prompt": request.prompt},
+            ctx.settings.drone_ack_timeout)
+        pending = (WorkOrderStatus.PENDING,)
+        if answer is not Answer.ACCEPTED:
+            await ctx.store.advance_work_order(work_order_id, WorkOrderStatus.FAILED,
+                                               only_from=pending)
+            raise _refusal(answer, event, f"work order {work_order_id}")
+        await ctx.store.advance_work_order(work_order_id, WorkOrderStatus.RUNNING,
+                                           only_from=pending)
+        return ok(workOrderId=work_order_id)
+
+
+def _ignore_ack(*args: Any) -> None:
+    """The drone's ack of ``releaseSessionLock`` changes nothing: the relay already released."""

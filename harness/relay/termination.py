@@ -1,0 +1,93 @@
+"""The HTTP termination flow (section 8): ask a drone to exit and wait until it is offline.
+
+    404 not-found            no such registration
+    403 forbidden            another user's drone
+    409 drone-offline        the registration is already offline
+    409 drone-disconnected   registered online, but no live socket
+    409 termination-rejected the drone acked false
+    504 termination-timeout  no ack within the ack timeout, or not offline within the
+                             poll timeout
+    200 {"ok": true, "terminated": true}
+
+A drone that disconnects before acking is taken to have exited, and the poll decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from harness.protocol import DroneStatus, ErrorCode, Event
+from harness.relay.context import Answer, RelayContext
+
+__all__ = ["NO_TERMINATION_HANDLER", "Outcome", "terminate"]
+
+logger = logging.getLogger(__name__)
+
+NO_TERMINATION_HANDLER = "no-termination-handler"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The HTTP answer of the flow: ``error`` is None on success."""
+
+    status: int
+    error: str | None = None
+    message: str = ""
+
+
+async def terminate(ctx: RelayContext, user_id: str, registration_id: str) -> Outcome:
+    """Run the termination flow for ``user_id``'s drone ``registration_id`` (a valid id).
+
+    Waits up to ``termination_ack_timeout`` for the ack and then up to
+    ``termination_poll_timeout`` for ``offline``, polling every ``termination_poll_interval``.
+    """
+    settings = ctx.settings
+    registration = await ctx.store.registration(registration_id)
+    if registration is None:
+        return Outcome(404, ErrorCode.NOT_FOUND, f"no drone registration {registration_id}")
+    if registration.user_id != user_id:
+        return Outcome(403, ErrorCode.FORBIDDEN,
+                       f"drone registration {registration_id} is another user's")
+    if registration.status == DroneStatus.OFFLINE:
+        return Outcome(409, ErrorCode.DRONE_OFFLINE, f"drone {registration_id} is offline")
+    drone = ctx.registry.drone_by_registration(registration_id)
+    if drone is None:
+        return Outcome(409, ErrorCode.DRONE_DISCONNECTED,
+                       f"drone {registration_id} is registered {registration.status} "
+                       "but has no live connection")
+    if settings.regressed(NO_TERMINATION_HANDLER):
+        # The original bug: nothing forwarded requestTermination to the drone.
+        await asyncio.sleep(settings.termination_ack_timeout)
+        answer = Answer.TIMEOUT
+    else:
+        answer = await ctx.ask_drone(drone, Event.REQUEST_TERMINATION, {},
+                                     settings.termination_ack_timeout)
+    if answer is Answer.REJECTED:
+        return Outcome(409, ErrorCode.TERMINATION_REJECTED,
+                       f"drone {registration_id} refused to terminate")
+    if answer is Answer.TIMEOUT:
+        return Outcome(504, ErrorCode.TERMINATION_TIMEOUT,
+                       f"drone {registration_id} did not acknowledge requestTermination "
+                       f"within {settings.termination_ack_timeout:g} s")
+    logger.info("drone %s accepted termination; waiting for it to go offline",
+                registration_id)
+    if await _offline_within(ctx, registration_id):
+        return Outcome(200)
+    return Outcome(504, ErrorCode.TERMINATION_TIMEOUT,
+                   f"drone {registration_id} accepted termination but was not offline "
+                   f"within {settings.termination_poll_timeout:g} s")
+
+
+async def _offline_within(ctx: RelayContext, registration_id: str) -> bool:
+    settings = ctx.settings
+    try:
+        async with asyncio.timeout(settings.termination_poll_timeout):
+            while True:
+                status = await ctx.store.registration_status(registration_id)
+                if status in (DroneStatus.OFFLINE, None):
+                    return True
+                await asyncio.sleep(settings.termination_poll_interval)
+    except TimeoutError:
+        return False
