@@ -16,6 +16,10 @@ from _mongo import mongo_server
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.database import Database
 
+# tests/plugin/ drives the harness's own pytest plugin with pytester; pytest only accepts
+# pytest_plugins in a top-level conftest.
+pytest_plugins = ["pytester"]
+
 _SELECTION_TIMEOUT_MS = 5000
 Doc = dict[str, Any]
 

@@ -1,0 +1,170 @@
+"""``harness run`` and ``harness validate``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from harness.cli_options import (
+    mongo_uri_option,
+    relay_settings_from,
+    relay_tuning_options,
+    relay_url_option,
+)
+from harness.env import ENVIRONMENT_KINDS, open_environment
+from harness.env.base import Environment
+from harness.errors import ScenarioError
+from harness.scenario.loader import find_scenario_files, load_file, load_paths
+from harness.scenario.model import Scenario
+from harness.scenario.results import ScenarioResult
+from harness.scenario.runner import run_scenario
+from harness.scenario.schema import scenario_schema
+from harness.scenario.selection import select
+from harness.scenario.story import render_story
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PATHS = ("scenarios",)
+EXIT_FAILED = 1
+EXIT_NONE_SELECTED = 5
+_STYLE = {"passed": "green", "failed": "red", "error": "red"}
+
+
+def _environment(kind: str, params: dict[str, Any]) -> Environment:
+    if kind == "local":
+        return open_environment("local", settings=relay_settings_from(params))
+    return open_environment("external", relay_url=params["relay_url"],
+                            mongo_uri=params["mongo_uri"], database=params["database"],
+                            admin_token=params["admin_token"])
+
+
+def _configure_logging(level: str, console: Console) -> None:
+    # INFO from the simulated clients would drown the progress display: show warnings
+    # unless DEBUG is asked for.
+    shown = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
+    handler = RichHandler(console=console, show_path=False, level=shown)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(shown)
+
+
+async def run_all(scenarios: list[Scenario], env: Environment, console: Console,
+                  exitfirst: bool = False) -> list[ScenarioResult]:
+    """Start ``env``, run ``scenarios`` one by one with a live progress display, stop it."""
+    results: list[ScenarioResult] = []
+    live = console.is_terminal
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                        MofNCompleteColumn(), TextColumn("{task.fields[failures]}"),
+                        console=console, transient=True, disable=not live)
+    await env.start()
+    try:
+        console.print(f"environment: {env.describe()}", soft_wrap=True, markup=False)
+        with progress:
+            task = progress.add_task("starting", total=len(scenarios), failures="")
+            for scenario in scenarios:
+                progress.update(task, description=scenario.id)
+                result = await run_scenario(scenario, env)
+                results.append(result)
+                failed = sum(1 for r in results if not r.passed)
+                progress.update(task, advance=1,
+                                failures=f"[red]{failed} failed[/]" if failed else "")
+                if not live:
+                    console.print(f"{result.status.upper():<7} {scenario.id} "
+                                  f"({result.duration:.2f} s)", soft_wrap=True, markup=False)
+                if exitfirst and not result.passed:
+                    break
+    finally:
+        await env.stop()
+    return results
+
+
+def summary_table(results: list[ScenarioResult]) -> Table:
+    """One row per scenario: result, steps passed, time, and the problem when it failed."""
+    table = Table(title="scenarios", show_lines=False)
+    for column in ("scenario", "result", "steps", "time", "problem"):
+        table.add_column(column, overflow="fold")
+    for result in results:
+        flat = [s for s in result.flat_steps() if not s.children]
+        ok = sum(1 for s in flat if s.status in ("passed", "skipped"))
+        problem = result.failure.message if result.failure else ""
+        status = result.status + (" (negative)" if result.scenario.negative else "")
+        table.add_row(result.scenario.id, f"[{_STYLE[result.status]}]{status}[/]",
+                      f"{ok}/{len(flat)}", f"{result.duration:.2f} s",
+                      problem if len(problem) < 200 else problem[:197] + "...")
+    return table
+
+
+@click.command("run")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-k", "expression", default=None,
+              help="Select scenarios by id substring or tag: 'delivery and not slow'.")
+@click.option("--env", "env_kind", type=click.Choice(ENVIRONMENT_KINDS), default="local",
+              show_default=True, envvar="GADGET_ENV",
+              help="local: start the reference relay and a database; external: use "
+                   "--relay-url and --mongo-uri.")
+@relay_url_option
+@mongo_uri_option
+@relay_tuning_options
+@click.option("-x", "--exitfirst", is_flag=True, help="Stop after the first failure.")
+def run_command(paths: tuple[Path, ...], expression: str | None, env_kind: str,
+                exitfirst: bool, **params: Any) -> None:
+    """Run scenario files (default: ./scenarios) and print a summary; exit 0 only if all pass.
+
+    Timeouts and --regress apply to the local relay only.
+    """
+    console = Console(highlight=False)
+    _configure_logging(params["log_level"], console)
+    scenarios = select(load_paths(paths or DEFAULT_PATHS), expression)
+    if not scenarios:
+        console.print("no scenario selected")
+        raise SystemExit(EXIT_NONE_SELECTED)
+    env = _environment(env_kind, params)
+    began = time.monotonic()
+    results = asyncio.run(run_all(scenarios, env, console, exitfirst))
+    elapsed = time.monotonic() - began
+    failed = [r for r in results if not r.passed]
+    for result in failed:
+        console.print()
+        console.print(render_story(result), markup=False, soft_wrap=True)
+    console.print()
+    console.print(summary_table(results))
+    skipped = len(scenarios) - len(results)
+    tail = f", {skipped} not run" if skipped else ""
+    console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed{tail} "
+                  f"in {elapsed:.2f} s")
+    if failed or skipped:
+        raise SystemExit(EXIT_FAILED)
+
+
+@click.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--print-schema", is_flag=True,
+              help="Print the scenario JSON Schema (for editors) and exit.")
+def validate_command(paths: tuple[Path, ...], print_schema: bool) -> None:
+    """Check scenario files against the schema and the world without running them."""
+    if print_schema:
+        click.echo(json.dumps(scenario_schema(), indent=2))
+        return
+    files = find_scenario_files(paths or DEFAULT_PATHS)
+    bad = 0
+    count = 0
+    for file in files:
+        try:
+            count += len(load_file(file))
+        except ScenarioError as exc:
+            bad += 1
+            click.echo(str(exc), err=True)
+    if bad:
+        click.echo(f"{bad} of {len(files)} file(s) invalid", err=True)
+        raise SystemExit(EXIT_FAILED)
+    click.echo(f"ok: {count} scenario(s) in {len(files)} file(s)")

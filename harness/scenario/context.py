@@ -1,0 +1,92 @@
+"""The state of one scenario run that every step reads and updates."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from harness.env.base import Environment
+from harness.scenario.actors import Cast
+from harness.scenario.matchers import MatchResult
+from harness.scenario.model import Scenario
+from harness.scenario.results import fail
+from harness.scenario.templating import TemplateContext
+from harness.sim import HttpActor, Message, MessageHistory, SimClient, SimDrone
+from seed.world import World
+
+DEFAULT_TIMEOUT = 5.0
+
+
+@dataclass
+class Run:
+    """One run: the scenario, its environment, database, world, actors and history.
+
+    ``cursors[actor]`` is the history seq after the last message an ``expect`` consumed for
+    that actor; the next ``expect`` and ``expect_nothing`` look only after it.
+    """
+
+    scenario: Scenario
+    env: Environment
+    db: AsyncDatabase[dict[str, Any]]
+    world: World
+    history: MessageHistory
+    cast: Cast
+    templates: TemplateContext
+    cursors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def elapsed(self, message: Message | None = None) -> float:
+        """Seconds since the run started (at ``message``, when given)."""
+        now = message.t if message is not None else time.monotonic()
+        return now - self.history.started_at
+
+    def render(self, value: Any) -> Any:
+        """``value`` with ``${...}`` references resolved."""
+        return self.templates.render(value)
+
+    def capture(self, result: MatchResult) -> None:
+        """Keep the captures of a successful match."""
+        self.templates.captures.update(result.captures)
+
+    def socket(self, name: str) -> SimClient:
+        """The IDE or drone actor ``name``."""
+        actor = self.cast.actors[name]
+        assert isinstance(actor, SimClient)
+        return actor
+
+    def drone(self, name: str) -> SimDrone:
+        """The drone actor ``name``."""
+        actor = self.cast.actors[name]
+        assert isinstance(actor, SimDrone)
+        return actor
+
+    def http(self, name: str | None) -> HttpActor:
+        """The HTTP actor ``name`` (or the implicit one)."""
+        return self.cast.http(name, self.env.relay_url, self.history)
+
+    def label(self, name: str) -> str:
+        """``drone d0 (<registration id>)`` and the like."""
+        return self.cast.label(name)
+
+    def describe(self, message: Message) -> str:
+        """``+1.234 s  received thinking {...}`` for failure texts."""
+        body = message.ack if message.direction in ("ack", "acked") else message.payload
+        text = "" if body is None else " " + _short(body)
+        return f"+{self.elapsed(message):.3f} s  {message.direction} {message.event}{text}"
+
+    def ensure_connected(self, name: str, what: str) -> SimClient:
+        """The socket actor, or a failure saying it is not connected."""
+        actor = self.socket(name)
+        if not actor.connected:
+            raise fail(f"{self.label(name)} cannot {what}: it is not connected "
+                       "(add a connect step before)", kind="error")
+        return actor
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

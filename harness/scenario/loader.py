@@ -1,0 +1,280 @@
+"""Load scenario files: YAML with lines -> JSON Schema -> semantic checks -> ``Scenario``.
+
+Nothing runs until every file loads. Every problem is reported (not just the first) as
+``file:line: step N (kind): what is wrong; allowed: ...``, in one ``ScenarioError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ScenarioError, SpecError
+from harness.scenario import matchers
+from harness.scenario.model import ActorSpec, Scenario, Source, Step
+from harness.scenario.schema import format_error, step_kind, validate_document
+from harness.scenario.templating import captures_of, check_reference, references
+from harness.scenario.yamlsrc import Document, KeyPath, read_documents
+from seed.world import WorldSpec
+
+SUFFIX = ".scenario.yaml"
+
+# Which actor types each step kind's actor fields accept.
+_SOCKET = ("ide", "drone")
+_ACTOR_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "emit": ("actor", _SOCKET), "expect": ("actor", _SOCKET),
+    "expect_nothing": ("actor", _SOCKET), "restart": ("actor", ("drone",)),
+    "set_behaviour": ("actor", ("drone",)), "stream": ("actor", ("drone",)),
+    "http": ("actor", ("http",)),
+}
+# Argument paths (within a step's arguments) that hold matchers.
+_MATCHER_FIELDS: dict[str, tuple[KeyPath, ...]] = {
+    "connect": (("refused",),), "reconnect": (("refused",),), "restart": (("ack",),),
+    "emit": (("ack",),), "expect": (("payload",),),
+    "http": (("expect", "status"), ("expect", "body")),
+    "check_db": (("status",), ("locked_by",), ("document",)),
+    "check_sessions": (("size",),),
+}
+
+
+def find_scenario_files(paths: Iterable[Path | str]) -> list[Path]:
+    """``*.scenario.yaml`` files under ``paths`` (files as given, directories searched).
+
+    Raises ``ScenarioError`` for a path that does not exist.
+    """
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*" + SUFFIX) if p.is_file())
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise ScenarioError(f"{path}: no such file or directory")
+    return list(dict.fromkeys(found))
+
+
+def load_paths(paths: Iterable[Path | str]) -> list[Scenario]:
+    """Every scenario of every file under ``paths``; raises one ``ScenarioError`` for all."""
+    scenarios: list[Scenario] = []
+    problems: list[str] = []
+    for file in find_scenario_files(paths):
+        try:
+            scenarios += load_file(file)
+        except ScenarioError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ScenarioError("\n".join(problems))
+    return scenarios
+
+
+def load_file(file: Path, text: str | None = None) -> list[Scenario]:
+    """The scenarios of one file (or of ``text`` named ``file``); raises ``ScenarioError``."""
+    documents = read_documents(file, text)
+    if not documents:
+        raise ScenarioError(f"{file}:1: no scenario in this file")
+    scenarios: list[Scenario] = []
+    problems: list[str] = []
+    names: dict[str, int] = {}
+    for doc in documents:
+        errors = validate_document(doc)
+        if errors:
+            problems += errors
+            continue
+        builder = _Builder(doc)
+        scenario = builder.build()
+        problems += builder.errors
+        if scenario.name in names:
+            problems.append(format_error(doc, ("name",), f"a scenario named {scenario.name!r} "
+                                         f"is already on line {names[scenario.name]}"))
+        names[scenario.name] = doc.line_of(("name",))
+        scenarios.append(scenario)
+    if problems:
+        raise ScenarioError("\n".join(problems))
+    return scenarios
+
+
+class _Builder:
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.data: dict[str, Any] = doc.data
+        self.errors: list[str] = []
+        self.spec = WorldSpec()
+        self.actors: dict[str, ActorSpec] = {}
+        self.captured: set[str] = set()
+
+    def error(self, path: KeyPath, message: str, allowed: str | None = None,
+              line_at: KeyPath | None = None) -> None:
+        self.errors.append(format_error(self.doc, path, message, allowed, line_at))
+
+    def source(self, path: KeyPath) -> Source:
+        return Source(self.doc.file, self.doc.line_of(path))
+
+    def build(self) -> Scenario:
+        data = self.data
+        try:
+            self.spec = WorldSpec(**data.get("world", {}))
+        except SpecError as exc:
+            self.error(("world",), str(exc))
+        for name, raw in data["actors"].items():
+            self.actors[name] = self._actor(name, raw)
+        steps = tuple(self._steps(data["steps"], ("steps",), ""))
+        return Scenario(
+            name=data["name"], source=self.source(()), world=self.spec,
+            actors=tuple(self.actors.values()), steps=steps,
+            description=data.get("description", ""), tags=tuple(data.get("tags", ())),
+            expect_violations=tuple(data.get("expect_violations", ())),
+            timeout=float(data.get("timeout", 60.0)), settle=float(data.get("settle", 2.0)),
+        )
+
+    def _actor(self, name: str, raw: dict[str, Any]) -> ActorSpec:
+        path: KeyPath = ("actors", name)
+        spec = self.spec
+        common = {"name": name, "source": self.source(path),
+                  "transport": raw.get("transport", "websocket")}
+        if "behaviour" in raw and "drone" not in raw:
+            self.error((*path, "behaviour"), "only drones have a behaviour")
+        if "ide" in raw or "http" in raw:
+            kind = "ide" if "ide" in raw else "http"
+            body = raw[kind]
+            user = body.get("user", 0 if kind == "ide" else None)
+            if user is not None and user >= spec.users:
+                self.error((*path, kind, "user"), f"user {user} out of range; the world has "
+                           f"{spec.users} user(s) (indexes from 0)")
+            token = body.get("token")
+            self._check_refs(token, (*path, kind, "token"))
+            return ActorSpec(type=kind, user=user, token=token, **common)  # type: ignore[arg-type]
+        body = raw["drone"]
+        if isinstance(body, int):
+            index, user, token, registration = body, None, None, None
+            if index >= spec.drones:
+                self.error((*path, "drone"), f"drone {index} out of range; the world has "
+                           f"{spec.drones} drone(s) (indexes from 0)")
+        else:
+            index, user = body.get("index", 0), body.get("user", 0)
+            token, registration = body.get("token"), body.get("registration")
+            if user >= spec.users:
+                self.error((*path, "drone", "user"), f"user {user} out of range; the world "
+                           f"has {spec.users} user(s)")
+            if index >= spec.drones_per_user:
+                self.error((*path, "drone", "index"), f"drone {index} out of range; each user "
+                           f"has {spec.drones_per_user} drone(s)")
+            self._check_refs(body, (*path, "drone"))
+        return ActorSpec(type="drone", user=user, drone=index, token=token,
+                         registration=registration, behaviour=raw.get("behaviour", {}),
+                         **common)
+
+    def _steps(self, raw_steps: list[Any], path: KeyPath, prefix: str) -> Iterator[Step]:
+        for i, raw in enumerate(raw_steps):
+            label = f"{prefix}{i + 1}"
+            yield self._step(raw, (*path, i), label)
+
+    def _step(self, raw: dict[str, Any], path: KeyPath, label: str) -> Step:
+        kind = step_kind(raw)
+        args = raw[kind]
+        args_path: KeyPath = (*path, kind)
+        children: tuple[Step, ...] = ()
+        if kind in ("parallel", "sequence"):
+            children = tuple(self._steps(args, args_path, label + "."))
+        else:
+            self._check_step(kind, args, args_path)
+        prefix_len = len(args_path)
+        lines = {".".join(str(p) for p in key[prefix_len:]): line
+                 for key, line in self.doc.lines.items()
+                 if key[:prefix_len] == args_path and len(key) > prefix_len}
+        return Step(kind=kind, label=label, source=self.source(path), args=args,
+                    name=raw.get("name"), children=children, lines=lines)
+
+    def _check_step(self, kind: str, args: Any, path: KeyPath) -> None:
+        self._check_actors(kind, args, path)
+        if kind == "check_db" or (kind == "wait_until" and "db" in args):
+            db = args if kind == "check_db" else args["db"]
+            if "work_order" in db and "locked_by" in db:
+                self.error((*path, "locked_by"), "a work order has no lock; locked_by is for "
+                           "registrations")
+        for field in _MATCHER_FIELDS.get(kind, ()):
+            self._check_matcher(_get(args, field), (*path, *field))
+        if kind == "expect":
+            for i, event in enumerate(args.get("events", [])):
+                self._check_matcher(event.get("payload"), (*path, "events", i, "payload"))
+        if kind == "wait_until":
+            self._check_matcher(_get(args, ("db",)), (*path, "db"))
+            self._check_matcher(_get(args, ("sessions", "size")), (*path, "sessions", "size"))
+        self._check_refs(args, path)
+        self.captured |= captures_of(args)
+
+    def _check_actors(self, kind: str, args: Any, path: KeyPath) -> None:
+        names: list[tuple[str, KeyPath]] = []
+        allowed: tuple[str, ...] = _SOCKET
+        if kind in ("connect", "reconnect", "disconnect", "crash"):
+            target = args.get("actor") if isinstance(args, dict) else args
+            at = (*path, "actor") if isinstance(args, dict) else path
+            names = _name_list(target, at)
+        elif kind == "wait_until" and "idle" in args:
+            names, allowed = _name_list(args["idle"], (*path, "idle")), ("drone",)
+        elif kind in _ACTOR_FIELDS and (kind != "restart" or isinstance(args, dict)):
+            field, allowed = _ACTOR_FIELDS[kind]
+            if field in args:
+                names = _name_list(args[field], (*path, field))
+        elif kind == "restart":
+            names, allowed = [(args, path)], ("drone",)
+        for name, at in names:
+            where = at[:-1] if at and isinstance(at[-1], int) else at
+            actor = self.actors.get(name)
+            if actor is None:
+                self.error(where, f"no actor named {name!r}", ", ".join(self.actors), at)
+            elif actor.type not in allowed:
+                fits = [n for n, a in self.actors.items() if a.type in allowed]
+                self.error(where, f"actor {name!r} is {_article(actor.type)}, this step needs "
+                           f"{' or '.join(_article(t) for t in allowed)}",
+                           ", ".join(fits) or "none declared", at)
+
+    def _check_matcher(self, value: Any, path: KeyPath) -> None:
+        if value is None:
+            return
+        for sub, message in matchers.check(value):
+            self.error((*path, *_split(sub)), message)
+
+    def _check_refs(self, value: Any, path: KeyPath) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                self._check_refs(item, (*path, key))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                self._check_refs(item, (*path, i))
+        elif isinstance(value, str):
+            for expr in references(value):
+                try:
+                    check_reference(expr, self.spec, self.captured, set(self.actors))
+                except ValueError as exc:
+                    self.error(path, str(exc))
+
+
+def _get(args: Any, field: KeyPath) -> Any:
+    for key in field:
+        if not isinstance(args, dict) or key not in args:
+            return None
+        args = args[key]
+    return args
+
+
+def _name_list(value: Any, path: KeyPath) -> list[tuple[str, KeyPath]]:
+    if isinstance(value, str):
+        return [(value, path)]
+    if isinstance(value, list):
+        return [(name, (*path, i)) for i, name in enumerate(value)]
+    return []
+
+
+def _split(path: str) -> KeyPath:
+    parts: list[str | int] = []
+    for piece in path.replace("[", ".[").split("."):
+        if not piece:
+            continue
+        parts.append(int(piece[1:-1]) if piece.startswith("[") else piece)
+    return tuple(parts)
+
+
+def _article(kind: str) -> str:
+    return {"ide": "an ide", "drone": "a drone", "http": "an http actor"}.get(kind, kind)

@@ -1,0 +1,117 @@
+"""A parsed scenario: frozen dataclasses, built by the loader after schema validation.
+
+Step arguments stay as plain data (templates unresolved, matchers unparsed) so the runner
+resolves them against the seeded world and the captures of earlier steps at run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from seed.world import WorldSpec
+
+ActorType = Literal["ide", "drone", "http"]
+
+STEP_KINDS: tuple[str, ...] = (
+    "connect", "reconnect", "disconnect", "crash", "restart", "emit", "expect",
+    "expect_nothing", "http", "parallel", "sequence", "wait_until", "check_db",
+    "check_sessions", "set_behaviour", "stream", "restart_relay",
+)
+"""Every step kind, in the order the format reference lists them."""
+
+INVARIANTS: tuple[str, ...] = ("delivery", "isolation", "after-disconnect", "acks", "leaks")
+"""Names of the automatic checks, as ``expect_violations`` spells them."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where something was written: file and 1-based line."""
+
+    file: Path
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class ActorSpec:
+    """One actor, bound by name to a seeded user (IDE, HTTP) or registration (drone).
+
+    ``user`` and ``drone`` are indexes: ``drone`` is global in the world unless ``user``
+    is given, then it counts that user's drones. ``token``/``registration`` override
+    the seeded values (templates allowed), for authentication scenarios.
+    """
+
+    name: str
+    type: ActorType
+    source: Source
+    user: int | None = None
+    drone: int | None = None
+    transport: Literal["websocket", "polling"] = "websocket"
+    token: str | None = None
+    registration: str | None = None
+    behaviour: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step. ``label`` is its position (``"3"``, ``"4.2"`` inside a group)."""
+
+    kind: str
+    label: str
+    source: Source
+    args: Any
+    name: str | None = None
+    children: tuple[Step, ...] = ()
+    lines: Mapping[str, int] = field(default_factory=dict)  # arg path -> line
+
+    @property
+    def title(self) -> str:
+        """``step 3 (emit)`` or ``step 3 (emit "lock the drone")``."""
+        named = f' "{self.name}"' if self.name else ""
+        return f"step {self.label} ({self.kind}{named})"
+
+    def line_of(self, path: str) -> int:
+        """The line of an argument path such as ``events.1.payload``, else the step's."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path.rpartition(".")[0]
+        return self.source.line
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One scenario of a file. ``id`` is ``<file stem>::<name>`` for selection."""
+
+    name: str
+    source: Source
+    world: WorldSpec
+    actors: tuple[ActorSpec, ...]
+    steps: tuple[Step, ...]
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    expect_violations: tuple[str, ...] = ()
+    timeout: float = 60.0
+    settle: float = 2.0
+
+    @property
+    def id(self) -> str:
+        """``path/of/file.scenario.yaml::name``."""
+        return f"{self.source.file}::{self.name}"
+
+    def actor(self, name: str) -> ActorSpec:
+        """The actor called ``name`` (the loader guarantees every step's actor exists)."""
+        for actor in self.actors:
+            if actor.name == name:
+                return actor
+        raise KeyError(name)
+
+    @property
+    def negative(self) -> bool:
+        """True when the scenario expects invariant violations."""
+        return bool(self.expect_violations)

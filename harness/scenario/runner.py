@@ -1,0 +1,275 @@
+"""Run one scenario: seed a fresh world, run the steps, settle, tear down, check the
+invariants, and clean the world up whatever happened (failure, timeout, interruption)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from harness.env.base import Environment
+from harness.errors import ExpectationFailed, HarnessError, ScenarioTimeout
+from harness.scenario import checks, steps
+from harness.scenario.actors import build_cast
+from harness.scenario.context import Run
+from harness.scenario.introspection import fetch_sessions
+from harness.scenario.invariants import CheckContext, Violation, check_history, check_leaks
+from harness.scenario.model import Scenario, Step
+from harness.scenario.results import (
+    Failure,
+    FailureKind,
+    ScenarioResult,
+    StepFailed,
+    StepResult,
+    StepSkipped,
+)
+from harness.scenario.templating import TemplateContext
+from harness.sim import MessageHistory, SimDrone, SimIDE
+from seed import build_world, cleanup
+
+log = logging.getLogger(__name__)
+
+LEAK_WAIT = 3.0  # seconds the relay gets to forget clients that left
+
+Handler = Callable[[Run, Step], Awaitable[None]]
+HANDLERS: dict[str, Handler] = {
+    "connect": steps.connect, "reconnect": steps.connect, "disconnect": steps.disconnect,
+    "crash": steps.crash, "restart": steps.restart, "emit": steps.emit,
+    "expect": steps.expect, "expect_nothing": steps.expect_nothing,
+    "set_behaviour": steps.set_behaviour, "stream": steps.stream, "http": checks.http,
+    "check_db": checks.check_db, "check_sessions": checks.check_sessions,
+    "wait_until": checks.wait_until, "restart_relay": checks.restart_relay,
+}
+
+
+async def execute(run: Run, step: Step) -> StepResult:
+    """Run one step and return its result; never raises except on cancellation."""
+    result = StepResult(step, status="passed", started=run.elapsed())
+    run.history.record("harness", "harness", "note", "step", step.title,
+                       line=step.source.line, label=step.label)
+    began = time.monotonic()
+    try:
+        if step.kind == "parallel":
+            await _parallel(run, step, result)
+        elif step.kind == "sequence":
+            await _sequence(run, step.children, result.children, result)
+        else:
+            await HANDLERS[step.kind](run, step)
+    except StepSkipped as exc:
+        result.status, result.note = "skipped", str(exc)
+    except StepFailed as exc:
+        result.status = "error" if exc.failure.kind == "error" else "failed"
+        result.failure = exc.failure
+    except (ExpectationFailed, ScenarioTimeout) as exc:
+        kind: FailureKind = "timeout" if isinstance(exc, ScenarioTimeout) else "expectation"
+        result.status, result.failure = "failed", Failure(kind, str(exc))
+    except HarnessError as exc:
+        result.status, result.failure = "error", Failure("error", str(exc))
+    finally:
+        result.duration = time.monotonic() - began
+    if result.failure is not None and result.failure.step is None:
+        result.failure = dataclasses.replace(result.failure, step=step.title,
+                                             source=step.source, at=run.elapsed())
+    return result
+
+
+async def _sequence(run: Run, children: tuple[Step, ...], into: list[StepResult],
+                    parent: StepResult | None) -> None:
+    for index, child in enumerate(children):
+        outcome = await execute(run, child)
+        into.append(outcome)
+        if not outcome.ok:
+            into += [StepResult(rest) for rest in children[index + 1:]]
+            if parent is not None:
+                parent.status, parent.failure = outcome.status, outcome.failure
+            return
+
+
+async def _parallel(run: Run, step: Step, result: StepResult) -> None:
+    tasks = [asyncio.ensure_future(execute(run, child)) for child in step.children]
+    try:
+        pending = set(tasks)
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            if any(not task.result().ok for task in done):
+                break
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for child, task in zip(step.children, tasks, strict=True):
+        if task.cancelled():
+            result.children.append(StepResult(child, status="cancelled",
+                                              note="a parallel step failed"))
+        else:
+            result.children.append(task.result())
+    failed = next((c for c in result.children if not c.ok), None)
+    if failed is not None:
+        result.status, result.failure = failed.status, failed.failure
+
+
+async def run_scenario(scenario: Scenario, env: Environment, *,
+                       history: MessageHistory | None = None) -> ScenarioResult:
+    """Run ``scenario`` against ``env`` in a freshly seeded world, always cleaned up.
+
+    ``history`` (a new one by default) lets a caller watch the run live. Never raises for
+    a failing scenario (see ``ScenarioResult.status``); cancellation propagates after the
+    cleanup.
+    """
+    result = ScenarioResult(scenario)
+    began = time.monotonic()
+    history = history if history is not None else MessageHistory()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        env.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=10_000)
+    db = client[env.database]
+    run: Run | None = None
+    try:
+        world = await build_world(db, scenario.world)
+        result.run_id = world.run_id
+        templates = TemplateContext(world)
+        cast = build_cast(scenario.actors, world, env.relay_url, history, templates.render)
+        templates.actors = cast.ref
+        run = Run(scenario, env, db, world, history, cast, templates)
+        await _steps(run, result)
+        await _finish(run, result)
+    except HarnessError as exc:
+        log.debug("scenario %s errored", scenario.id, exc_info=True)
+        result.status, result.failure = "error", Failure("error", str(exc))
+    finally:
+        try:
+            if run is not None:
+                await run.cast.close()
+                result.actor_labels = run.cast.labels()
+        finally:
+            try:
+                if result.run_id is not None:
+                    await cleanup(db, result.run_id)
+            except HarnessError as exc:
+                result.notes.append(f"cleanup of run {result.run_id} failed: {exc}")
+            finally:
+                await client.close()
+        result.history = history.messages
+        result.duration = time.monotonic() - began
+    if not result.passed:
+        result.logs = await asyncio.to_thread(env.logs)
+    log.info("scenario %s: %s in %.2f s", scenario.id, result.status, result.duration)
+    return result
+
+
+async def _steps(run: Run, result: ScenarioResult) -> None:
+    timeout = run.scenario.timeout
+    try:
+        async with asyncio.timeout(timeout):
+            await _sequence(run, run.scenario.steps, result.steps, None)
+    except TimeoutError:
+        done = {id(r.step) for r in result.steps}
+        left = [s for s in run.scenario.steps if id(s) not in done]
+        current = StepResult(left[0], status="cancelled") if left else None
+        result.steps += ([current] if current else []) + [StepResult(s) for s in left[1:]]
+        result.failure = Failure(
+            "timeout", f"the scenario did not finish within its timeout of {timeout:g} s",
+            step=current.step.title if current else None,
+            source=current.step.source if current else None, at=run.elapsed())
+        result.status = "failed"
+        return
+    failed = next((r for r in result.steps if not r.ok), None)
+    if failed is not None:
+        result.status, result.failure = "failed", failed.failure
+
+
+def _check_context(run: Run, end_seq: int | None) -> CheckContext:
+    actors = run.cast.actors
+    return CheckContext(
+        end_seq=end_seq,
+        chat_session_owner={c.id: c.user_id for c in run.world.chat_sessions},
+        actor_users={n: a.user_id for n, a in actors.items()
+                     if isinstance(a, SimIDE | SimDrone) and a.user_id},
+        actor_registrations={n: a.registration_id for n, a in actors.items()
+                             if isinstance(a, SimDrone)},
+    )
+
+
+async def _settle(run: Run, result: ScenarioResult) -> None:
+    """Let drones finish their scripts and in-flight events arrive (bounded by ``settle``)."""
+    settle = run.scenario.settle
+    drones = {n: a for n, a in run.cast.actors.items() if isinstance(a, SimDrone)}
+    outcomes = await asyncio.gather(*(d.wait_idle(settle) for d in drones.values()),
+                                    return_exceptions=True)
+    for name, outcome in zip(drones, outcomes, strict=True):
+        if isinstance(outcome, HarnessError):
+            result.notes.append(f"{run.label(name)}: {outcome}")
+        elif isinstance(outcome, BaseException):
+            raise outcome
+    context = _check_context(run, None)
+
+    def delivered(messages: tuple[Any, ...]) -> bool:
+        return not any(v.code == "missing" for v in check_history(messages, context))
+
+    with contextlib.suppress(TimeoutError):  # what stays missing is a delivery violation
+        await run.history.wait_for(delivered, settle)
+
+
+async def _finish(run: Run, result: ScenarioResult) -> None:
+    if result.status == "passed":
+        await _settle(run, result)
+    end_seq = len(run.history)
+    await run.cast.close()
+    violations = check_history(run.history.messages, _check_context(run, end_seq))
+    violations += await _leaks(run, result)
+    result.violations = violations
+    if result.status != "passed":
+        return
+    _judge(run.scenario, violations, result)
+
+
+async def _leaks(run: Run, result: ScenarioResult) -> list[Violation]:
+    ours: dict[str, str] = {}
+    for m in run.history.messages:
+        if m.direction == "connect" and m.socket_id:
+            ours[m.socket_id] = f"socket of {m.kind} {m.actor}"
+    for name, actor in run.cast.actors.items():
+        if isinstance(actor, SimDrone):
+            ours[actor.registration_id] = f"registration of drone {name}"
+    for user in run.world.users:
+        ours.setdefault(user.id, "a user of this run")
+    for chat in run.world.chat_sessions:
+        ours.setdefault(chat.id, "a chat session of this run")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LEAK_WAIT
+    while True:
+        snapshot = await fetch_sessions(run.env.relay_url, run.env.admin_token)
+        if not snapshot.available:
+            result.notes.append(f"leak checks skipped: {snapshot.reason}")
+            return []
+        leaks = check_leaks({"maps": snapshot.maps}, ours)
+        if not leaks or loop.time() >= deadline:
+            return leaks
+        await asyncio.sleep(checks.POLL_INTERVAL)
+
+
+def _judge(scenario: Scenario, violations: list[Violation], result: ScenarioResult) -> None:
+    seen = sorted({v.invariant for v in violations})
+    expected = sorted(scenario.expect_violations)
+    details = tuple(str(v) for v in violations)
+    if expected:
+        if seen == expected:
+            result.notes.append(f"expected violations observed: {', '.join(expected)}")
+            return
+        missing = [name for name in expected if name not in seen]
+        extra = [name for name in seen if name not in expected]
+        parts = ([f"expected {', '.join(missing)} to be violated, but it held"] if missing
+                 else []) + ([f"unexpected violations of {', '.join(extra)}"] if extra else [])
+        result.status = "failed"
+        result.failure = Failure("invariant", "; ".join(parts), details=details)
+        return
+    if violations:
+        more = f" (and {len(violations) - 1} more, below)" if len(violations) > 1 else ""
+        result.status = "failed"
+        result.failure = Failure("invariant", f"{violations[0]}{more}", details=details[1:])
+

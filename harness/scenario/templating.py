@@ -1,0 +1,243 @@
+"""``${...}`` references in scenario values: the seeded world, captures, live actors.
+
+    ${users[0].id}  ${users[1].token}  ${drones[2].id}  ${chat_sessions[0].id}
+    ${users[1].drones[0].id}  ${users[0].chat_sessions[1].id}  ${run_id}
+    ${capture.workOrderId}  ${actors.d0.sid}  ${actors.ide.user_id}
+
+A string that is exactly one reference takes the referenced value's type; otherwise each
+reference is replaced by its text. ``$${`` writes a literal ``${``. References are checked
+at load time against the world spec (index ranges, field names) and the captures of
+earlier steps, and resolved at run time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from harness.errors import ScenarioError
+from seed.world import (
+    SeededChatSession,
+    SeededDrone,
+    SeededProject,
+    SeededProvider,
+    SeededUser,
+    World,
+    WorldSpec,
+)
+
+_REF = re.compile(r"(?<!\$)\$\{([^}]*)\}")
+_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+_ROOT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+_COLLECTIONS: dict[str, type[Any]] = {
+    "users": SeededUser, "providers": SeededProvider, "projects": SeededProject,
+    "chat_sessions": SeededChatSession, "drones": SeededDrone,
+}
+_PER_USER = ("drones", "chat_sessions", "projects", "providers")
+ACTOR_FIELDS = ("name", "sid", "user_id", "registration_id", "token")
+ROOTS = (*_COLLECTIONS, "run_id", "capture", "actors")
+
+Part = str | int
+
+
+def parse_reference(expr: str) -> tuple[str, tuple[Part, ...]]:
+    """Split ``users[0].id`` into ``("users", (0, "id"))``; raises ``ValueError``."""
+    expr = expr.strip()
+    root = _ROOT.match(expr)
+    if root is None:
+        raise ValueError(f"${{{expr}}}: a reference starts with one of {', '.join(ROOTS)}")
+    parts: list[Part] = []
+    pos = root.end()
+    while pos < len(expr):
+        part = _PART.match(expr, pos)
+        if part is None:
+            raise ValueError(f"${{{expr}}}: cannot read {expr[pos:]!r}; "
+                             "write .field or [index]")
+        parts.append(part.group(1) if part.group(1) is not None else int(part.group(2)))
+        pos = part.end()
+    return root.group(0), tuple(parts)
+
+
+def references(value: Any) -> list[str]:
+    """Every ``${...}`` expression inside ``value`` (strings, lists, mapping values)."""
+    found: list[str] = []
+    _walk_strings(value, lambda text: found.extend(m.group(1) for m in _REF.finditer(text)))
+    return found
+
+
+def _walk_strings(value: Any, visit: Callable[[str], None]) -> None:
+    if isinstance(value, str):
+        visit(value)
+    elif isinstance(value, list):
+        for item in value:
+            _walk_strings(item, visit)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _walk_strings(item, visit)
+
+
+def check_reference(expr: str, spec: WorldSpec, captures: set[str], actors: set[str]) -> None:
+    """Raise ``ValueError`` saying what is wrong with ``${expr}`` for this world and scope."""
+    root, parts = parse_reference(expr)
+    if root == "run_id":
+        if parts:
+            raise ValueError(f"${{{expr}}}: run_id has no fields")
+        return
+    if root == "capture":
+        if not parts or not isinstance(parts[0], str):
+            raise ValueError(f"${{{expr}}}: write capture.<name>")
+        if parts[0] not in captures:
+            known = ", ".join(sorted(captures)) or "none yet"
+            raise ValueError(f"${{{expr}}}: no earlier step captures {parts[0]!r} "
+                             f"(captured so far: {known})")
+        return
+    if root == "actors":
+        if len(parts) != 2 or not all(isinstance(p, str) for p in parts):
+            raise ValueError(f"${{{expr}}}: write actors.<name>.<field>")
+        if parts[0] not in actors:
+            raise ValueError(f"${{{expr}}}: no actor {parts[0]!r}; "
+                             f"actors: {', '.join(sorted(actors))}")
+        if parts[1] not in ACTOR_FIELDS:
+            raise ValueError(f"${{{expr}}}: actors have no field {parts[1]!r}; "
+                             f"fields: {', '.join(ACTOR_FIELDS)}")
+        return
+    if root not in _COLLECTIONS:
+        raise ValueError(f"${{{expr}}}: unknown name {root!r}; use one of {', '.join(ROOTS)}")
+    _check_collection(expr, root, parts, spec, per_user=False)
+
+
+def _count(spec: WorldSpec, name: str, per_user: bool) -> int:
+    if not per_user:
+        return int(getattr(spec, name))
+    per = {"users": 1, "drones": spec.drones_per_user, "projects": spec.projects_per_user,
+           "providers": spec.providers_per_user,
+           "chat_sessions": spec.projects_per_user * spec.chat_sessions_per_project}
+    return per[name]
+
+
+def _check_collection(expr: str, name: str, parts: tuple[Part, ...], spec: WorldSpec,
+                      per_user: bool) -> None:
+    if len(parts) < 2 or not isinstance(parts[0], int):
+        raise ValueError(f"${{{expr}}}: write {name}[<index>].<field>")
+    size = _count(spec, name, per_user)
+    if parts[0] >= size:
+        whose = "each user has" if per_user else "the world has"
+        raise ValueError(f"${{{expr}}}: index {parts[0]} out of range; {whose} {size} {name}")
+    field = parts[1]
+    if name == "users" and field in _PER_USER and not per_user:
+        _check_collection(expr, str(field), parts[2:], spec, per_user=True)
+        return
+    names = [f.name for f in dataclasses.fields(_COLLECTIONS[name])]
+    if not isinstance(field, str) or field not in names or len(parts) > 2:
+        extra = ", " + ", ".join(_PER_USER) + " (per user)" if name == "users" else ""
+        raise ValueError(f"${{{expr}}}: {name} have fields {', '.join(names)}{extra}")
+
+
+@dataclass(frozen=True)
+class ActorRef:
+    """What ``${actors.<name>.<field>}`` can read about a live actor."""
+
+    name: str
+    sid: str | None
+    user_id: str | None
+    registration_id: str | None
+    token: str | None
+
+
+@dataclass
+class TemplateContext:
+    """The values references resolve against during a run."""
+
+    world: World
+    captures: dict[str, Any] = dataclasses.field(default_factory=dict)
+    actors: Callable[[str], ActorRef] | None = None
+
+    def lookup(self, expr: str) -> Any:
+        """The value of ``${expr}``; raises ``ScenarioError`` when it cannot be resolved."""
+        try:
+            root, parts = parse_reference(expr)
+            return self._lookup(root, parts)
+        except (ValueError, LookupError, AttributeError) as exc:
+            message = str(exc) if isinstance(exc, ValueError) else f"${{{expr}}}: not found"
+            raise ScenarioError(message) from exc
+
+    def _lookup(self, root: str, parts: tuple[Part, ...]) -> Any:
+        if root == "run_id":
+            return self.world.run_id
+        if root == "capture":
+            name = parts[0]
+            if name not in self.captures:
+                raise ValueError(f"${{capture.{name}}}: nothing was captured under that name "
+                                 "(the capturing step did not match)")
+            return _walk(self.captures[name], parts[1:])
+        if root == "actors":
+            if self.actors is None:
+                raise ValueError("actors are not available here")
+            return getattr(self.actors(str(parts[0])), str(parts[1]))
+        items: tuple[Any, ...] = getattr(self.world, root)
+        value = items[int(parts[0])]
+        rest = parts[1:]
+        if root == "users" and rest and rest[0] in _PER_USER:
+            owned: tuple[Any, ...] = getattr(self.world, f"{rest[0]}_of")(value.id)
+            return _walk(owned, rest[1:])
+        return _walk(value, rest)
+
+    def render(self, value: Any) -> Any:
+        """``value`` with every reference resolved (deeply; mapping keys untouched)."""
+        if isinstance(value, str):
+            return self._render_text(value)
+        if isinstance(value, list):
+            return [self.render(item) for item in value]
+        if isinstance(value, dict):
+            return {key: self.render(item) for key, item in value.items()}
+        return value
+
+    def _render_text(self, text: str) -> Any:
+        whole = _REF.fullmatch(text)
+        if whole is not None:
+            return self.lookup(whole.group(1))
+        if "${" not in text:
+            return text
+        rendered = _REF.sub(lambda m: _as_text(self.lookup(m.group(1))), text)
+        return rendered.replace("$${", "${")
+
+
+def _walk(value: Any, parts: tuple[Part, ...]) -> Any:
+    for part in parts:
+        if isinstance(part, int) or isinstance(value, Mapping):
+            value = value[part]
+        else:
+            value = getattr(value, part)
+    return value
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def captures_of(matcher: Any) -> set[str]:
+    """Names a matcher tree captures with ``{$capture: name}``."""
+    found: set[str] = set()
+
+    def visit(value: Any) -> None:
+        if isinstance(value, dict):
+            name = value.get("$capture")
+            if isinstance(name, str):
+                found.add(name)
+            for item in value.values():
+                visit(item)
+        elif isinstance(value, list):
+            for item in value:
+                visit(item)
+
+    visit(matcher)
+    return found
+

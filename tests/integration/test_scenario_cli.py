@@ -1,0 +1,61 @@
+"""``harness run`` as a user runs it: a real process, the embedded environment, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+FAILING = """\
+name: expects a refusal
+actors: {ide: {ide: {user: 0}}}
+steps:
+  - connect: ide
+  - emit:
+      actor: ide
+      event: openChatSession
+      payload: {chatSessionId: "${chat_sessions[0].id}"}
+      ack: {ok: false}
+"""
+
+
+def harness(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_run_selects_with_k_and_exits_0_when_all_pass() -> None:
+    done = harness("run", "scenarios", "-k", "delivery")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "environment: local: reference relay at http://127.0.0.1:" in done.stdout
+    assert "PASSED  scenarios/delivery/full-work-order.scenario.yaml::full work order" \
+        in done.stdout
+    assert "1 passed, 0 failed" in done.stdout
+
+
+def test_run_exits_1_and_tells_the_story_of_a_failure(tmp_path: Path) -> None:
+    path = tmp_path / "fails.scenario.yaml"
+    path.write_text(FAILING)
+    done = harness("run", str(path))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"FAILED {path}::expects a refusal" in done.stdout
+    assert "the ack of openChatSession to ide ide (user" in done.stdout
+    assert "0 passed, 1 failed" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_run_refuses_invalid_files_before_starting_anything(tmp_path: Path) -> None:
+    path = tmp_path / "bad.scenario.yaml"
+    path.write_text(FAILING.replace("emit:", "emitt:"))
+    done = harness("run", str(path))
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: {path}:5: step 2: unknown step kind 'emitt'")
+    assert "environment:" not in done.stdout
+
+
+def test_run_with_nothing_selected_exits_5() -> None:
+    done = harness("run", "scenarios", "-k", "no-such-scenario")
+    assert done.returncode == 5
+    assert done.stdout == "no scenario selected\n"

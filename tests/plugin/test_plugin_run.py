@@ -1,0 +1,75 @@
+"""Scenario items and the Python fixtures, run for real against the embedded environment."""
+
+from __future__ import annotations
+
+import pytest
+
+PASSING = """\
+name: opens its chat session
+tags: [smoke]
+actors: {ide: {ide: {user: 0}}}
+steps:
+  - connect: ide
+  - emit:
+      actor: ide
+      event: openChatSession
+      payload: {chatSessionId: "${chat_sessions[0].id}"}
+      ack: {ok: true}
+"""
+
+FAILING = """\
+name: expects a refusal that does not come
+actors: {ide: {ide: {user: 0}}}
+steps:
+  - connect: ide
+  - emit:
+      actor: ide
+      event: openChatSession
+      payload: {chatSessionId: "${chat_sessions[0].id}"}
+      ack: {ok: false, error: forbidden}
+"""
+
+PYTHON_TEST = """
+import pytest
+from harness.protocol import Event
+
+@pytest.mark.harness_world(users=2, drones_per_user=1)
+async def test_lock_through_the_fixtures(harness_env, harness_world, harness_history,
+                                         sim_ide, sim_drone):
+    assert harness_env.relay_url.startswith("http://127.0.0.1:")
+    assert len(harness_world.users) == 2
+    ide, drone = sim_ide("ide", user=1), sim_drone("d0", drone=0, user=1)
+    await drone.connect()
+    await ide.connect()
+    chat = harness_world.chat_sessions_of(harness_world.users[1].id)[0].id
+    assert await ide.emit(Event.OPEN_CHAT_SESSION, {"chatSessionId": chat}) == {"ok": True}
+    answer = await ide.emit(Event.REQUEST_SESSION_LOCK,
+                            {"registrationId": drone.registration_id, "chatSessionId": chat})
+    assert answer == {"ok": True}
+    assert harness_history.select(actor="d0", direction="received",
+                                  event=Event.REQUEST_SESSION_LOCK)
+"""
+
+
+@pytest.mark.slow
+def test_scenarios_and_fixtures_run_with_stories_for_failures(
+        pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_mode = auto\n"
+                     "asyncio_default_fixture_loop_scope = function\n")
+    pytester.makefile(".scenario.yaml", passing=PASSING, failing=FAILING)
+    pytester.makepyfile(test_fixtures=PYTHON_TEST)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--strict-markers",
+                                           "-rA", timeout=180)
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "*_ scenario: expects a refusal that does not come _*",
+        "FAILED failing.scenario.yaml::expects a refusal that does not come*",
+        "  at step 2 (emit), failing.scenario.yaml:5 at +*",
+        "  the ack of openChatSession to ide ide (user *) did not match",
+        "*expected * | actual",
+        "*differences:",
+        "*at ok: expected false, got true",
+        "*steps:",
+        "*last messages per actor:",
+    ])
+    assert "Traceback" not in result.stdout.str()

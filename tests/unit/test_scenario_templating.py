@@ -1,0 +1,92 @@
+"""``${...}`` references: load-time checks against a world spec, run-time resolution."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.errors import ScenarioError
+from harness.scenario.templating import (
+    ActorRef,
+    TemplateContext,
+    captures_of,
+    check_reference,
+    references,
+)
+from seed.world import (
+    SeededChatSession,
+    SeededDrone,
+    SeededProject,
+    SeededProvider,
+    SeededUser,
+    World,
+    WorldSpec,
+)
+
+SPEC = WorldSpec(users=2, drones_per_user=2)
+
+
+def make_world() -> World:
+    users = tuple(SeededUser(f"u{i}", f"u{i}@x", f"U{i}", f"tok-u{i}") for i in range(2))
+    drones = tuple(SeededDrone(f"d{u}{j}", f"u{u}", f"h{u}{j}", f"tok-d{u}{j}")
+                   for u in range(2) for j in range(2))
+    return World(
+        run_id="run1", database="gadget", created_at="2026-01-01T00:00:00.000Z", spec=SPEC,
+        users=users,
+        providers=tuple(SeededProvider(f"p{u}", f"u{u}", "p", "openai", "http://x", "m")
+                        for u in range(2)),
+        projects=tuple(SeededProject(f"j{u}", f"u{u}", "j", "j") for u in range(2)),
+        chat_sessions=tuple(SeededChatSession(f"c{u}", f"u{u}", f"j{u}", f"p{u}", "t")
+                            for u in range(2)),
+        drones=drones)
+
+
+@pytest.mark.parametrize("expr", [
+    "users[1].token", "drones[3].id", "chat_sessions[1].project_id", "run_id",
+    "users[1].drones[1].id", "users[0].chat_sessions[0].id", "capture.wo",
+    "capture.wo.nested[0]", "actors.d0.sid",
+])
+def test_valid_references(expr: str) -> None:
+    check_reference(expr, SPEC, {"wo"}, {"d0"})
+
+
+@pytest.mark.parametrize(("expr", "problem"), [
+    ("drones[4].id", "${drones[4].id}: index 4 out of range; the world has 4 drones"),
+    ("users[0].drones[2].id",
+     "${users[0].drones[2].id}: index 2 out of range; each user has 2 drones"),
+    ("users[0]", "${users[0]}: write users[<index>].<field>"),
+    ("drones[0].secret",
+     "${drones[0].secret}: drones have fields id, user_id, hostname, token"),
+    ("capture.missing", "${capture.missing}: no earlier step captures 'missing' "
+                        "(captured so far: wo)"),
+    ("actors.d9.sid", "${actors.d9.sid}: no actor 'd9'; actors: d0"),
+    ("actors.d0.pid", "${actors.d0.pid}: actors have no field 'pid'; fields: name, sid, "
+                      "user_id, registration_id, token"),
+    ("drones[x]", "${drones[x]}: cannot read '[x]'; write .field or [index]"),
+    ("run_id.x", "${run_id.x}: run_id has no fields"),
+])
+def test_invalid_references_say_why(expr: str, problem: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        check_reference(expr, SPEC, {"wo"}, {"d0"})
+    assert str(caught.value) == problem
+
+
+def test_render_resolves_deeply_keeps_types_and_escapes() -> None:
+    ctx = TemplateContext(make_world(), captures={"wo": "W1", "n": 3},
+                          actors=lambda name: ActorRef(name, "sid-1", "u0", "d00", "t"))
+    value = {"a": "${users[1].id}", "b": ["${capture.n}", "n=${capture.n}"],
+             "c": "${users[1].drones[0].id}/${chat_sessions[0].id}", "d": "$${literal}",
+             "e": "${actors.d0.sid}", "f": 7}
+    assert ctx.render(value) == {"a": "u1", "b": [3, "n=3"], "c": "d10/c0",
+                                 "d": "${literal}", "e": "sid-1", "f": 7}
+
+
+def test_render_of_an_unset_capture_is_a_scenario_error() -> None:
+    ctx = TemplateContext(make_world())
+    with pytest.raises(ScenarioError, match=r"\$\{capture.wo\}: nothing was captured"):
+        ctx.render("${capture.wo}")
+
+
+def test_references_and_captures_are_found_in_nested_values() -> None:
+    assert references({"a": ["${x}", {"b": "${y} and $${z}"}]}) == ["x", "y"]
+    assert captures_of({"a": [{"$capture": "one"}], "b": {"c": {"$capture": "two"}}}) == {
+        "one", "two"}
