@@ -26,7 +26,8 @@ def open_environment(kind: str, **options: Any) -> Environment:
     if kind == "compose":
         from harness.env.compose import ComposeEnvironment  # imports testcontainers: lazily
 
-        return ComposeEnvironment(**options)
+        compose: Environment = ComposeEnvironment(**options)
+        return compose
     if kind == "external":
         missing = [name for name in ("relay_url", "mongo_uri") if not options.get(name)]
         if missing:
