@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint up down clean
+.PHONY: run run-compose test lint up down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,11 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/harness run scenarios
+
+run-compose: $(STAMP)
+	bash scripts/ci-docker.sh
+	$(BIN)/harness images build
+	$(BIN)/harness run scenarios --env compose
 
 test: $(STAMP)
 	$(BIN)/pytest

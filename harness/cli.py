@@ -20,6 +20,7 @@ _COMMANDS: dict[str, str] = {
     "run": "harness.scenario.cli:run_command",
     "validate": "harness.scenario.cli:validate_command",
     "mongo-standin": "harness.mongowire.cli:mongowire_command",
+    "images": "harness.images.cli:images_group",
 }
 
 

@@ -41,8 +41,8 @@ _STYLE = {"passed": "green", "failed": "red", "error": "red"}
 
 
 def _environment(kind: str, params: dict[str, Any]) -> Environment:
-    if kind == "local":
-        return open_environment("local", settings=relay_settings_from(params))
+    if kind in ("local", "compose"):
+        return open_environment(kind, settings=relay_settings_from(params))
     return open_environment("external", relay_url=params["relay_url"],
                             mongo_uri=params["mongo_uri"], database=params["database"],
                             admin_token=params["admin_token"])
