@@ -1,20 +1,22 @@
 """Shared fixtures: a MongoDB for the whole session, and a fresh database per test.
 
-``mongo_uri`` is ``$GADGET_TEST_MONGO_URI`` if set, else a ``mongod`` from PATH on a free port,
-else the wire-protocol stand-in (``python -m harness.mongowire``) in its own process group.
+``mongo_uri`` is ``$GADGET_TEST_MONGO_URI`` if set (a real MongoDB, e.g. ``mongo:7``), else the
+embedded environment's database: a ``mongod`` from PATH, else the wire-protocol stand-in.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pymongo
 import pytest
-from _mongo import mongo_server
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.database import Database
+
+from harness.env.database import EmbeddedDatabase
 
 # tests/plugin/ drives the harness's own pytest plugin with pytester; pytest only accepts
 # pytest_plugins in a top-level conftest.
@@ -25,10 +27,18 @@ Doc = dict[str, Any]
 
 
 @pytest.fixture(scope="session")
-def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+async def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     """URI of the session's MongoDB (real or stand-in); the server stops after the session."""
-    with mongo_server(tmp_path_factory.mktemp("mongo")) as uri:
-        yield uri
+    given = os.environ.get("GADGET_TEST_MONGO_URI")
+    if given:
+        yield given
+        return
+    database = EmbeddedDatabase()
+    await database.start(tmp_path_factory.mktemp("mongo"))
+    try:
+        yield database.uri
+    finally:
+        await database.stop()
 
 
 def _db_name() -> str:

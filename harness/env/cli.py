@@ -18,6 +18,7 @@ import click
 from harness.cli_options import relay_settings_from, relay_tuning_options
 from harness.env.database import DATABASE_CHOICES
 from harness.env.local import LocalEnvironment
+from harness.env.processes import pid_alive
 from harness.errors import EnvError
 
 log = logging.getLogger(__name__)
@@ -49,16 +50,6 @@ def _read_state(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError) as exc:
         raise EnvError(f"--state-file {path}: unreadable ({exc})") from exc
     return state
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _status_line(state: dict[str, Any]) -> str:
@@ -100,7 +91,7 @@ def up_command(database_server: str, detach: bool, startup_timeout: float, state
                **params: Any) -> None:
     """Start the embedded environment: the reference relay on an embedded database."""
     existing = _read_state(state_file)
-    if existing and _pid_alive(int(existing["pid"])):
+    if existing and pid_alive(int(existing["pid"])):
         raise EnvError(f"already running ({_status_line(existing)}); `harness down` first")
     if detach:
         _detach(state_file, startup_timeout)
@@ -150,12 +141,12 @@ def down_command(state_file: Path, timeout: float) -> None:
         click.echo(f"nothing running (no {state_file})")
         return
     pid = int(state["pid"])
-    if _pid_alive(pid):
+    if pid_alive(pid):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _pid_alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if _pid_alive(pid):
+        if pid_alive(pid):
             raise EnvError(f"pid {pid} still running after {timeout:g} s")
     state_file.unlink(missing_ok=True)
     click.echo(f"down: stopped pid {pid}")

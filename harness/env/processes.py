@@ -26,6 +26,17 @@ def _die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
+def pid_alive(pid: int) -> bool:
+    """True when a process with ``pid`` exists (owned by anyone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class ManagedProcess:
     """One child process in its own process group, its output in ``log_path``."""
 

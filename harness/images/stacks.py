@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 
+from harness.env.processes import pid_alive
 from harness.images.dockercli import docker
 
 log = logging.getLogger(__name__)
@@ -33,20 +34,10 @@ def owner_pid(project: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def is_stale(project: str) -> bool:
     """True for one of our projects whose owning process no longer runs."""
     pid = owner_pid(project)
-    return pid is not None and not _alive(pid)
+    return pid is not None and not pid_alive(pid)
 
 
 def _list(kind: str, label_filter: str) -> list[str]:

@@ -7,7 +7,6 @@ over TCP, with mongomock providing query and update semantics. Used where no ``m
 
 from __future__ import annotations
 
-from harness.mongowire.process import StandInProcess
 from harness.mongowire.server import StandInServer, serve
 
-__all__ = ["StandInProcess", "StandInServer", "serve"]
+__all__ = ["StandInServer", "serve"]

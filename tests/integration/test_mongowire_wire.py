@@ -20,7 +20,8 @@ import pymongo
 import pytest
 from bson.int64 import Int64
 
-from harness.mongowire import StandInProcess, StandInServer, serve, wire
+from harness.env.database import EmbeddedDatabase
+from harness.mongowire import StandInServer, serve, wire
 
 Doc = dict[str, Any]
 
@@ -257,14 +258,18 @@ async def test_pymongo_against_in_process_server(standin: StandInServer) -> None
         await client.close()
 
 
-def test_process_writes_port_file_and_exits_0_on_sigterm(tmp_path: Path) -> None:
-    with StandInProcess(tmp_path) as standin:
-        assert int(standin.port_file.read_text()) == standin.port
-        client: pymongo.MongoClient[Doc]
-        with pymongo.MongoClient(standin.uri, serverSelectionTimeoutMS=5000) as client:
-            assert client.admin.command("ping") == {"ok": 1.0}
-    assert standin.returncode == 0
-    assert "listening on 127.0.0.1" in standin.log_path.read_text()
+async def test_process_writes_port_file_and_exits_0_on_sigterm(tmp_path: Path) -> None:
+    standin = EmbeddedDatabase("standin")
+    await standin.start(tmp_path)
+    try:
+        assert int((tmp_path / "mongo.port").read_text()) == standin.port
+        client: pymongo.AsyncMongoClient[Doc]
+        async with pymongo.AsyncMongoClient(standin.uri, serverSelectionTimeoutMS=5000) as client:
+            assert await client.admin.command("ping") == {"ok": 1.0}
+    finally:
+        await standin.stop()
+    assert standin.process is not None and standin.process.returncode == 0
+    assert "listening on 127.0.0.1" in (tmp_path / "mongo.log").read_text()
 
 
 def test_byte_patterns_tell_int32_from_int64() -> None:

@@ -14,7 +14,7 @@ from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 
 from harness.env import LocalEnvironment
-from harness.mongowire import StandInProcess
+from harness.env.database import EmbeddedDatabase
 from harness.relay import Relay
 from harness.settings import RelaySettings
 from seed.world import World
@@ -179,15 +179,16 @@ async def test_introspection_is_absent_without_an_admin_token(
 
 
 async def test_healthz_is_503_when_the_database_goes_away(tmp_path: Path) -> None:
-    database = await asyncio.to_thread(StandInProcess(tmp_path).start)
+    database = EmbeddedDatabase("standin")
+    await database.start(tmp_path)
     try:
         async with Relay(RelaySettings(port=0, mongo_uri=database.uri)) as relay:
             assert await http("GET", relay.url + "/healthz") == (200, {"ok": True})
-            await asyncio.to_thread(database.stop)
+            await database.stop()
             status, body = await http("GET", relay.url + "/healthz")
             assert (status, body["ok"], body["error"]) == (503, False, "database-unreachable")
     finally:
-        await asyncio.to_thread(database.stop)
+        await database.stop()
 
 
 # -- start-up -------------------------------------------------------------------------------------
