@@ -11,6 +11,7 @@ from harness.sim.errors import AckTimeout, ConnectRefused
 from harness.sim.history import ActorKind, Message, MessageHistory
 from harness.sim.http import HttpActor, HttpResult
 from harness.sim.ide import SimIDE
+from harness.sim.recorder import Recorder, SinkHistory
 from harness.sim.script import DroneBehaviour, StreamScript, stream_events
 
 __all__ = [
@@ -22,9 +23,11 @@ __all__ = [
     "HttpResult",
     "Message",
     "MessageHistory",
+    "Recorder",
     "SimClient",
     "SimDrone",
     "SimIDE",
+    "SinkHistory",
     "StreamScript",
     "Transport",
     "stream_events",

@@ -10,10 +10,14 @@ import pytest
 
 PACKAGES = [
     "harness",
+    "harness.bench",
     "harness.env",
+    "harness.images",
+    "harness.load",
     "harness.mongowire",
     "harness.relay",
     "harness.scenario",
+    "harness.selftest",
     "harness.sim",
     "seed",
 ]

@@ -1,0 +1,59 @@
+"""``harness bench``: the reference relay against a minimal forwarder, and the harness's own
+overhead, as JSON (``--out``) and a Markdown table (``--markdown``, or stdout)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from harness.bench.suite import BenchOptions, markdown_table, run_bench
+from harness.cli_options import log_level_option
+from harness.load.config import LoadConfig, default_workers
+
+__all__ = ["bench_command"]
+
+_PACK = Path("scenarios")
+
+
+@click.command("bench")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Write the results as JSON here (throughput ratio: 'ratio').")
+@click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Write the Markdown table here (default: print it).")
+@click.option("--drones", type=int, default=20, show_default=True)
+@click.option("--workers", type=int, default=None, help="[default: one per core]")
+@click.option("--duration", type=float, default=5.0, show_default=True,
+              help="Seconds of steady load per round.")
+@click.option("--rounds", type=int, default=2, show_default=True,
+              help="Rounds per server, alternating relay and forwarder.")
+@click.option("--events-per-prompt", type=int, default=20, show_default=True)
+@click.option("--scenarios", "scenarios", type=click.Path(path_type=Path), default=None,
+              help="Scenario pack to time with `harness run` [default: ./scenarios if any].")
+@click.option("--no-scenarios", is_flag=True, help="Do not time the scenario pack.")
+@log_level_option
+def bench_command(out_path: Path | None, markdown_path: Path | None, drones: int,
+                  workers: int | None, duration: float, rounds: int, events_per_prompt: int,
+                  scenarios: Path | None, no_scenarios: bool, log_level: str) -> None:
+    """Measure the relay against a minimal forwarder, side by side, and the harness overhead."""
+    if rounds < 1:
+        raise click.BadParameter(f"must be >= 1, got {rounds}", param_hint="--rounds")
+    logging.basicConfig(level=log_level.upper(), stream=sys.stderr)
+    config = LoadConfig(drones=drones, workers=workers or default_workers(), ramp_up=1.0,
+                        duration=duration, events_per_prompt=events_per_prompt)
+    pack = None if no_scenarios else (scenarios or (_PACK if _PACK.is_dir() else None))
+    options = BenchOptions(load=config, rounds=rounds, scenarios=pack)
+    results = asyncio.run(run_bench(options, lambda text: click.echo(text, err=True)))
+    table = markdown_table(results)
+    if out_path is not None:
+        out_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        click.echo(f"JSON results: {out_path}", err=True)
+    if markdown_path is not None:
+        markdown_path.write_text(table, encoding="utf-8")
+        click.echo(f"Markdown table: {markdown_path}", err=True)
+    else:
+        click.echo(table)

@@ -1,0 +1,222 @@
+"""One chat session's IDE and its drone, driven in a loop inside a worker.
+
+The IDE opens the chat session, locks the drone and submits prompts back to back; the drone
+streams its script for each. Chaos, when asked for: the drone crashes mid-stream and comes
+back (the IDE waits for ``droneStatus offline``, then locks it again), or the IDE leaves and
+comes back between prompts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import EnvError, HarnessError, ScenarioTimeout
+from harness.protocol import DroneStatus, ErrorCode, Event
+from harness.sim.drone import SimDrone
+from harness.sim.errors import AckTimeout, ConnectRefused
+from harness.sim.ide import SimIDE
+from harness.sim.script import DroneBehaviour, StreamScript
+
+if TYPE_CHECKING:
+    from harness.load.config import Pair
+    from harness.load.worker import WorkerRun
+
+__all__ = ["PairDriver", "script_for"]
+
+log = logging.getLogger(__name__)
+
+_SETUP_ATTEMPTS = 3
+_BACKOFF = 0.5
+_OFFLINE_TIMEOUT = 10.0
+_RELOCKABLE = (ErrorCode.DRONE_LOCKED, ErrorCode.DRONE_OFFLINE, ErrorCode.NOT_LOCKED,
+               ErrorCode.DRONE_TIMEOUT)
+
+
+def script_for(events: int, text_size: int, pacing: float) -> StreamScript:
+    """A stream of ``events`` events: a fifth tool calls, the rest thinking and responses."""
+    tools = events // 5
+    thinking = (events - tools) // 2
+    return StreamScript(thinking=thinking, responses=events - tools - thinking,
+                        tool_calls=tools, text_size=text_size, pacing=pacing)
+
+
+def _error_code(exc: BaseException) -> str:
+    if isinstance(exc, AckTimeout):
+        return f"ack-timeout:{exc.event}"
+    if isinstance(exc, ConnectRefused):
+        return f"connect-refused:{exc.reason}"
+    if isinstance(exc, ScenarioTimeout):
+        return "timeout"
+    if isinstance(exc, EnvError):
+        return "connect-failed"
+    return type(exc).__name__
+
+
+class PairDriver:
+    """Drives one (IDE, drone) pair until the worker stops, counting into its stats."""
+
+    def __init__(self, run: WorkerRun, pair: Pair, rng: random.Random) -> None:
+        config = run.config
+        self.run = run
+        self.pair = pair
+        self.rng = rng
+        self.ide = SimIDE(f"ide-{pair.index}", run.relay_url, token=pair.user_token,
+                          history=run.history, transport=config.transport,
+                          user_id=pair.user_id)
+        script = script_for(config.events_per_prompt, config.text_size, config.pacing)
+        self.drone = SimDrone(f"drone-{pair.index}", run.relay_url,
+                              registration_id=pair.registration_id, token=pair.drone_token,
+                              history=run.history, behaviour=DroneBehaviour(script=script),
+                              transport=config.transport, user_id=pair.user_id)
+        self._stream_seconds = max(config.events_per_prompt * config.pacing, 0.02)
+        self._waiting: tuple[str, asyncio.Future[None]] | None = None
+        self._early: str | None = None
+        self._offline = asyncio.Event()
+
+    # --- called by the worker's recorder ----------------------------------------------
+    def work_order_complete(self, work_order_id: str) -> None:
+        """The IDE received ``workOrderComplete`` for ``work_order_id``."""
+        if self._waiting is not None and self._waiting[0] == work_order_id:
+            if not self._waiting[1].done():
+                self._waiting[1].set_result(None)
+        else:
+            self._early = work_order_id  # arrived before the submitPrompt ack
+
+    def drone_status(self, registration_id: Any, status: Any) -> None:
+        """The IDE received ``droneStatus``."""
+        if registration_id == self.pair.registration_id and status == DroneStatus.OFFLINE:
+            self._offline.set()
+
+    # --- steps ---------------------------------------------------------------------------
+    async def _emit(self, what: str, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        started = time.monotonic()
+        answer = await self.ide.emit(event, payload, timeout=self.run.config.ack_timeout)
+        self.run.stats.timing(what, time.monotonic() - started)
+        if not isinstance(answer, dict):
+            self.run.stats.error(f"bad-ack:{event}")
+            return {"ok": False, "error": "bad-ack"}
+        if not answer.get("ok"):
+            self.run.stats.error(f"{event}:{answer.get('error')}")
+        return answer
+
+    async def _connect(self, client: SimIDE | SimDrone) -> None:
+        started = time.monotonic()
+        await client.connect(timeout=self.run.config.ack_timeout)
+        self.run.stats.timing("connect", time.monotonic() - started)
+
+    async def _open(self) -> bool:
+        pair = self.pair
+        answer = await self._emit("open", Event.OPEN_CHAT_SESSION,
+                                  {"chatSessionId": pair.chat_session_id})
+        if answer.get("ok"):
+            self.run.checker.ide_opened(self.ide.name, pair.user_id, pair.chat_session_id)
+            return True
+        return False
+
+    async def _lock(self) -> bool:
+        for _ in range(_SETUP_ATTEMPTS):
+            answer = await self._emit("lock", Event.REQUEST_SESSION_LOCK, {
+                "registrationId": self.pair.registration_id,
+                "chatSessionId": self.pair.chat_session_id})
+            if answer.get("ok"):
+                return True
+            if answer.get("error") not in _RELOCKABLE or self.run.stopping:
+                return False
+            await asyncio.sleep(_BACKOFF)
+        return False
+
+    async def _setup(self) -> bool:
+        for _ in range(_SETUP_ATTEMPTS):
+            try:
+                if not self.drone.connected:
+                    await self._connect(self.drone)
+                if not self.ide.connected:
+                    await self._connect(self.ide)
+                    if not await self._open():
+                        return False
+                return await self._lock()
+            except HarnessError as exc:
+                self.run.stats.error(_error_code(exc))
+                log.debug("%s: setup failed: %s", self.ide.name, exc)
+                if self.run.stopping:
+                    return False
+                await asyncio.sleep(_BACKOFF)
+        return False
+
+    async def _churn_ide(self) -> bool:
+        await self.ide.disconnect()
+        self.run.checker.ide_left(self.ide.name)
+        await self._connect(self.ide)
+        return await self._open()
+
+    async def _crash_and_return(self, work_order_id: str, done: asyncio.Future[None]) -> bool:
+        await asyncio.sleep(self.rng.uniform(0, self._stream_seconds))
+        self._offline.clear()
+        await self.drone.crash()
+        if not done.done():
+            self.run.checker.abandon(work_order_id)
+        try:
+            await asyncio.wait_for(self._offline.wait(), _OFFLINE_TIMEOUT)
+        except TimeoutError:
+            self.run.stats.error("no-offline-status")
+        self.run.stats.crashes += 1
+        return await self._setup()
+
+    async def _prompt(self) -> bool:
+        pair = self.pair
+        try:
+            answer = await self._emit("submit", Event.SUBMIT_PROMPT, {
+                "registrationId": pair.registration_id, "chatSessionId": pair.chat_session_id,
+                "prompt": f"load prompt for {self.drone.name}"})
+        except AckTimeout as exc:  # an overloaded relay: the drone may stream anyway
+            self.run.stats.error(_error_code(exc))
+            return self.drone.connected and self.ide.connected
+        if not answer.get("ok"):
+            if self.run.stopping:
+                return False
+            await asyncio.sleep(_BACKOFF)
+            return await self._setup() if answer.get("error") in _RELOCKABLE else True
+        work_order_id = str(answer.get("workOrderId"))
+        self.run.stats.work_orders += 1
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._early == work_order_id:
+            done.set_result(None)
+        self._early = None
+        self._waiting = (work_order_id, done)
+        try:
+            if self.rng.random() < self.run.config.crash_rate:
+                return await self._crash_and_return(work_order_id, done)
+            try:
+                await asyncio.wait_for(asyncio.shield(done), self.run.config.completion_timeout)
+            except TimeoutError:
+                self.run.stats.error("completion-timeout")
+                self.run.checker.give_up(work_order_id)
+            return True
+        finally:
+            self._waiting = None
+
+    async def drive(self, start_delay: float) -> None:
+        """Connect after ``start_delay`` s, prompt until the worker stops, then close."""
+        try:
+            await asyncio.sleep(start_delay)
+            if self.run.stopping or not await self._setup():
+                return
+            churn = self.run.config.ide_churn
+            while not self.run.stopping:
+                if churn and self.rng.random() < churn and not await self._churn_ide():
+                    return
+                if not await self._prompt():
+                    return
+        except HarnessError as exc:
+            self.run.stats.error(_error_code(exc))
+            log.debug("%s: stopped: %s", self.ide.name, exc)
+        finally:
+            # The drone first (no new events), then the IDE; only then is the IDE off its
+            # chat session for the checker (it may legitimately receive until it closes).
+            await self.drone.close()
+            await self.ide.close()
+            self.run.checker.ide_left(self.ide.name)

@@ -1,0 +1,268 @@
+"""Exactly-once, order and isolation over a whole load run, in memory bounded by the open
+streams (never by the number of events).
+
+The checker is fed every message the simulated clients record (``observe``), in order, in
+the process that runs both ends of each stream (a drone and the IDEs of the chat session
+that locks it live in the same worker). It keeps, per open work order, the drone that streams
+it and, per IDE, the next ``seq`` it expects; per event in flight (sent, not yet received)
+its send time, for the delivery latency. A finished work order leaves only its id in a
+bounded list of recent ones (to tell a late duplicate from a phantom).
+
+    delivery/duplicate     an IDE received a seq it had already received
+    delivery/order         an IDE received a seq past the one it expected (a gap or reorder)
+    delivery/missing       an event was sent and never reached an IDE on its chat session
+    delivery/phantom       an IDE received an event for a work order no drone streamed
+    delivery/registration  a forwarded event named another drone's registrationId
+    isolation/scope        an IDE received an event of a chat session it did not open
+    isolation/other-user   ... of a chat session of another user
+"""
+
+from __future__ import annotations
+
+from collections import Counter, OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from harness.protocol import FORWARDED_DRONE_EVENTS, Event
+from harness.sim.history import Message
+
+__all__ = ["StreamChecker"]
+
+MAX_SAMPLES: Final = 50  # violation messages kept verbatim (counts are always exact)
+RECENT_WORK_ORDERS: Final = 4096
+
+LatencySink = Callable[[str, float], None]
+
+
+@dataclass
+class _Stream:
+    work_order: str
+    chat_session: str
+    registration: str
+    drone: str
+    # IDE actor -> next seq it expects (set when the drone sends while the IDE is on the chat)
+    expect: dict[str, int] = field(default_factory=dict)
+    last_seq: int = -1
+    abandoned: bool = False
+    done: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Ide:
+    user: str
+    chats: set[str] = field(default_factory=set)
+
+
+class StreamChecker:
+    """Streaming invariants and delivery latency of one worker's actors.
+
+    Tell it who is who (``add_drone``, ``chat_owner``, ``ide_opened``/``ide_left``), feed it
+    every message (``observe``), mark work orders a crash cut short (``abandon``), and call
+    ``finish`` at the end. ``on_latency(event, seconds)`` gets every delivery latency.
+    """
+
+    def __init__(self, on_latency: LatencySink | None = None) -> None:
+        self._on_latency = on_latency
+        self._drones: dict[str, tuple[str, str]] = {}  # actor -> (registration id, user id)
+        self._chat_owner: dict[str, str] = {}
+        self._ides: dict[str, _Ide] = {}
+        self._on_chat: dict[str, set[str]] = {}  # chat session -> IDE actors on it now
+        self._streams: dict[str, _Stream] = {}
+        self._by_drone: dict[str, list[str]] = {}  # drone actor -> abandoned work orders
+        self._inflight: dict[tuple[str, int], tuple[float, str, int]] = {}
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self.violations: Counter[str] = Counter()
+        self.samples: list[str] = []
+        self.delivered: Counter[str] = Counter()
+        self.lost_in_crash = 0
+        self.lost_on_leave = 0
+
+    # --- who is who ------------------------------------------------------------------
+    def add_drone(self, actor: str, registration_id: str, user_id: str) -> None:
+        """Declare a drone actor."""
+        self._drones[actor] = (registration_id, user_id)
+
+    def chat_owner(self, chat_session_id: str, user_id: str) -> None:
+        """Declare the owner of a chat session."""
+        self._chat_owner[chat_session_id] = user_id
+
+    def ide_opened(self, actor: str, user_id: str, chat_session_id: str) -> None:
+        """The IDE ``actor`` (of ``user_id``) has opened ``chat_session_id`` (acked ok)."""
+        self._ides.setdefault(actor, _Ide(user_id)).chats.add(chat_session_id)
+        self._on_chat.setdefault(chat_session_id, set()).add(actor)
+
+    def ide_left(self, actor: str) -> None:
+        """The IDE ``actor`` disconnected: it is on no chat session any more, and what was
+        still in flight to it is no longer expected (counted in ``lost_on_leave``)."""
+        ide = self._ides.get(actor)
+        if ide is None:
+            return
+        for chat in ide.chats:
+            self._on_chat.get(chat, set()).discard(actor)
+        for stream in list(self._streams.values()):
+            if stream.chat_session in ide.chats and actor in stream.expect:
+                for seq in range(stream.expect.pop(actor), stream.last_seq + 1):
+                    if (stream.work_order, seq) in self._inflight:
+                        self.lost_on_leave += 1
+                        self._settle((stream.work_order, seq), None, None)
+                stream.done.discard(actor)
+                if stream.expect and stream.done >= set(stream.expect):
+                    self._close(stream)
+        ide.chats.clear()
+
+    # --- gauges ------------------------------------------------------------------------
+    @property
+    def open_streams(self) -> int:
+        """Work orders being tracked."""
+        return len(self._streams)
+
+    @property
+    def in_flight(self) -> int:
+        """Events sent and not yet received by every IDE expected to receive them."""
+        return len(self._inflight)
+
+    # --- feeding -------------------------------------------------------------------------
+    def observe(self, message: Message) -> None:
+        """Take one recorded message (anything not a forwarded drone event is ignored)."""
+        if message.event not in FORWARDED_DRONE_EVENTS or not isinstance(message.payload, dict):
+            return
+        if message.kind == "drone" and message.direction == "sent":
+            if not message.meta.get("negative"):
+                self._sent(message)
+        elif message.kind == "ide" and message.direction == "received":
+            self._received(message)
+
+    def _violate(self, kind: str, text: str) -> None:
+        self.violations[kind] += 1
+        if len(self.samples) < MAX_SAMPLES:
+            self.samples.append(f"[{kind}] {text}")
+
+    def _sent(self, message: Message) -> None:
+        payload: dict[str, Any] = message.payload
+        work_order, chat, seq = payload.get("workOrderId"), payload.get("chatSessionId"), \
+            payload.get("seq")
+        if not (isinstance(work_order, str) and isinstance(chat, str) and isinstance(seq, int)):
+            return
+        stream = self._streams.get(work_order)
+        if stream is None:
+            registration = self._drones.get(message.actor, ("", ""))[0]
+            self._purge_abandoned(message.actor)
+            stream = _Stream(work_order, chat, registration, message.actor)
+            self._streams[work_order] = stream
+        stream.last_seq = max(stream.last_seq, seq)
+        recipients = self._on_chat.get(chat, set())
+        for ide in recipients:
+            stream.expect.setdefault(ide, seq)
+        if recipients:
+            self._inflight[(work_order, seq)] = (message.t, message.event, len(recipients))
+
+    def _received(self, message: Message) -> None:
+        payload: dict[str, Any] = message.payload
+        ide_actor, event = message.actor, message.event
+        work_order, chat, seq = payload.get("workOrderId"), payload.get("chatSessionId"), \
+            payload.get("seq")
+        label = f"{ide_actor} got {event} seq {seq} of work order {work_order}"
+        if not (isinstance(work_order, str) and isinstance(chat, str) and isinstance(seq, int)):
+            self._violate("delivery/phantom", f"{ide_actor} got a malformed {event}: {payload}")
+            return
+        ide = self._ides.get(ide_actor)
+        if ide is None or chat not in ide.chats:
+            owner = self._chat_owner.get(chat)
+            if ide is not None and owner is not None and owner != ide.user:
+                self._violate("isolation/other-user",
+                              f"{label}: chat session {chat} belongs to another user")
+            else:
+                self._violate("isolation/scope",
+                              f"{label}: it has not opened chat session {chat}")
+            return
+        stream = self._streams.get(work_order)
+        if stream is None:
+            if work_order in self._recent:
+                self._violate("delivery/duplicate", f"{label} after the work order finished")
+            else:
+                self._violate("delivery/phantom", f"{label}: no drone streamed it")
+            return
+        if payload.get("registrationId") != stream.registration:
+            self._violate("delivery/registration",
+                          f"{label} with registrationId {payload.get('registrationId')}, "
+                          f"streamed by {stream.registration}")
+        expected = stream.expect.get(ide_actor)
+        if expected is None or seq < expected:
+            self._violate("delivery/duplicate", f"{label}, expected seq {expected}")
+            return
+        if seq > expected:
+            self._violate("delivery/order",
+                          f"{label}, expected seq {expected} (missing {seq - expected})")
+            for skipped in range(expected, seq):
+                self._settle((work_order, skipped), None, None)
+        stream.expect[ide_actor] = seq + 1
+        self.delivered[event] += 1
+        self._settle((work_order, seq), message.t, event)
+        if event == Event.WORK_ORDER_COMPLETE:
+            stream.done.add(ide_actor)
+            if stream.done >= set(stream.expect):
+                self._close(stream)
+
+    def _settle(self, key: tuple[str, int], received_at: float | None, event: str | None) -> None:
+        entry = self._inflight.get(key)
+        if entry is None:
+            return
+        sent_at, sent_event, waiting = entry
+        if received_at is not None and self._on_latency is not None:
+            self._on_latency(sent_event, received_at - sent_at)
+        if waiting <= 1:
+            del self._inflight[key]
+        else:
+            self._inflight[key] = (sent_at, sent_event, waiting - 1)
+
+    def _close(self, stream: _Stream) -> None:
+        self._streams.pop(stream.work_order, None)
+        self._recent[stream.work_order] = None
+        if len(self._recent) > RECENT_WORK_ORDERS:
+            self._recent.popitem(last=False)
+
+    # --- endings ------------------------------------------------------------------------
+    def abandon(self, work_order_id: str) -> None:
+        """A crash (or a give-up) cut this work order short: its undelivered tail is no
+        violation. What still arrives is checked until the drone starts another one."""
+        stream = self._streams.get(work_order_id)
+        if stream is None or stream.abandoned:
+            return
+        stream.abandoned = True
+        self._by_drone.setdefault(stream.drone, []).append(work_order_id)
+
+    def _purge_abandoned(self, drone: str) -> None:
+        for work_order in self._by_drone.pop(drone, []):
+            stream = self._streams.get(work_order)
+            if stream is not None:
+                self._drop(stream)
+
+    def _drop(self, stream: _Stream, *, missing: bool = False) -> None:
+        keys = [k for k in self._inflight if k[0] == stream.work_order]
+        for key in keys:
+            del self._inflight[key]
+        if missing and keys:
+            self.violations["delivery/missing"] += len(keys)
+            if len(self.samples) < MAX_SAMPLES:
+                waiting = ", ".join(sorted(set(stream.expect) - stream.done)) or "no IDE"
+                self.samples.append(
+                    f"[delivery/missing] {len(keys)} event(s) of work order "
+                    f"{stream.work_order} (drone {stream.drone}, chat session "
+                    f"{stream.chat_session}) never reached {waiting}")
+        elif keys:
+            self.lost_in_crash += len(keys)
+        self._close(stream)
+
+    def give_up(self, work_order_id: str) -> None:
+        """The work order did not finish in time with no crash to excuse it: whatever is
+        still in flight is missing."""
+        stream = self._streams.get(work_order_id)
+        if stream is not None:
+            self._drop(stream, missing=not stream.abandoned)
+
+    def finish(self) -> None:
+        """End of run: every event still in flight on a stream not abandoned is missing."""
+        for stream in list(self._streams.values()):
+            self._drop(stream, missing=not stream.abandoned)
+        self._by_drone.clear()

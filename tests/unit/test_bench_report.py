@@ -1,0 +1,48 @@
+"""The bench Markdown table and machine description."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.bench.machine import describe_machine
+from harness.bench.suite import markdown_table
+
+
+def _results() -> dict[str, Any]:
+    return {
+        "ratio": 0.613, "p99Ratio": 1.186,
+        "relay": {"rate": 1580.0, "p99Ms": 58.88, "rounds": []},
+        "forwarder": {"rate": 2578.0, "p99Ms": 49.66, "rounds": []},
+        "overhead": {"coldStartSeconds": 0.95,
+                     "defaultWorld": {"seedSeconds": 0.1, "cleanupSeconds": 0.02, "drones": 3},
+                     "bigWorld": {"seedSeconds": 0.25, "cleanupSeconds": 0.1, "drones": 1000},
+                     "scenarioPack": {"path": "scenarios", "wallSeconds": 25.0,
+                                      "exitStatus": 0}},
+        "load": {"drones": 6, "workers": 1, "events_per_prompt": 20, "text_size": 64,
+                 "duration": 2.0},
+        "machine": {"cpu": "Some CPU", "cores": 2, "memoryGiB": 8.0, "os": "Linux",
+                    "python": "3.11.7", "loadAverage": [1.0, 1.0, 1.0]},
+    }
+
+
+def test_markdown_table_has_every_figure_and_the_machine() -> None:
+    table = markdown_table(_results())
+    lines = table.splitlines()
+    assert lines[0] == "| measure | value | against | note |"
+    assert "| relay throughput (events/s) | 1580 | 2578 (forwarder) | ratio **0.613** |" in lines
+    assert "| relay delivery p99 (ms) | 58.88 | 49.66 (forwarder) | ratio 1.186 |" in lines
+    assert "| seed / cleanup, 1,000-drone world (s) | 0.25 | 0.10 |  |" in lines
+    assert "| scenario pack wall time (s) | 25.0 | exit 0 |  |" in lines
+    assert "Machine: Some CPU, 2 cores, 8.0 GiB" in table
+
+
+def test_markdown_table_without_scenario_pack() -> None:
+    results = _results()
+    del results["overhead"]["scenarioPack"]
+    assert "scenario pack" not in markdown_table(results)
+
+
+def test_describe_machine() -> None:
+    machine = describe_machine()
+    assert isinstance(machine["cores"], int) and machine["cores"] >= 1
+    assert machine["python"] and machine["cpu"]
