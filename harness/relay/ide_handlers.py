@@ -6,6 +6,7 @@ Checks run in one order on every event: ``invalid-payload``, ``invalid-id``, ``n
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -62,10 +63,11 @@ class IdeHandlers:
     async def _resolve(self, event: str, user_id: str, registration_id: str,
                        chat_session_id: str) -> tuple[RegistrationDoc, ChatSessionDoc]:
         store = self._ctx.store
-        registration = await store.registration(registration_id)
+        # Two independent reads: one round trip of latency instead of two.
+        registration, chat = await asyncio.gather(store.registration(registration_id),
+                                                  store.chat_session(chat_session_id))
         if registration is None:
             raise Refused(ErrorCode.NOT_FOUND, f"{event}: no drone registration {registration_id}")
-        chat = await store.chat_session(chat_session_id)
         if chat is None:
             raise Refused(ErrorCode.NOT_FOUND, f"{event}: no chat session {chat_session_id}")
         if registration.user_id != user_id:
