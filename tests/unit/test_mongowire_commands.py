@@ -211,7 +211,7 @@ def test_duplicate_key_rendering() -> None:
 
 
 def test_public_api() -> None:
-    assert sorted(harness.mongowire.__all__) == ["StandInProcess", "StandInServer", "serve"]
+    assert sorted(harness.mongowire.__all__) == ["StandInServer", "serve"]
     for name in harness.mongowire.__all__:
         assert getattr(harness.mongowire, name) is not None
 
