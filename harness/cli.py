@@ -21,6 +21,8 @@ _COMMANDS: dict[str, str] = {
     "validate": "harness.scenario.cli:validate_command",
     "mongo-standin": "harness.mongowire.cli:mongowire_command",
     "images": "harness.images.cli:images_group",
+    "show": "harness.report.cli:show_command",
+    "selftest": "harness.selftest.cli:selftest_command",
     "load": "harness.load.cli:load_command",
     "bench": "harness.bench.cli:bench_command",
 }

@@ -16,6 +16,7 @@ from harness.relay.drone_handlers import DroneHandlers
 from harness.relay.http_api import add_routes
 from harness.relay.ide_handlers import IdeHandlers
 from harness.relay.lifecycle import Lifecycle
+from harness.relay.polling import read_polling_posts_whole
 from harness.relay.registry import SessionRegistry
 from harness.relay.store import Store
 from harness.settings import RelaySettings
@@ -49,6 +50,7 @@ class Relay:
             async_mode="aiohttp", cors_allowed_origins="*",
             max_http_buffer_size=MAX_HTTP_BUFFER_SIZE, logger=False, engineio_logger=False,
         )
+        read_polling_posts_whole(self.sio.eio)
         self.store = Store(settings.mongo_uri, settings.database, timeout=DATABASE_TIMEOUT)
         self.registry = SessionRegistry(settings.regressions)
         self.ctx = RelayContext(self.sio, self.store, self.registry, settings)
@@ -72,6 +74,7 @@ class Relay:
         """Reach the database, create indexes, bind, and return the bound port."""
         try:
             await self.store.open()
+            await self._reset_stale_sessions()
             runner = web.AppRunner(self.app, handle_signals=False, access_log=None,
                                    shutdown_timeout=SHUTDOWN_GRACE)
             await runner.setup()
@@ -84,6 +87,15 @@ class Relay:
         self.port = int(runner.addresses[0][1])
         logger.info("relay listening on %s (database %s)", self.url, self.settings.database)
         return self.port
+
+    async def _reset_stale_sessions(self) -> None:
+        # No socket is live before this process listens: anything the database still
+        # records online was left by a previous process that could not clean up (killed).
+        registrations, work_orders = await self.store.reset_stale_sessions()
+        if registrations:
+            logger.warning("start-up: %d drone registration(s) left online by a previous "
+                           "relay process set offline; %d work order(s) aborted",
+                           registrations, work_orders)
 
     async def stop(self) -> None:
         """Disconnect every client (so the database records it), then close everything."""

@@ -208,6 +208,27 @@ class Store:
             {"$set": {"status": WorkOrderStatus.ABORTED, "completedAt": now}})
         return result.modified_count
 
+    async def reset_stale_sessions(self) -> tuple[int, int]:
+        """At start-up: every registration left ``online``/``busy`` by a previous process
+        goes ``offline`` with its lock cleared, and its unfinished work orders ``aborted``.
+
+        Right only for a single-instance relay (docs/socket-protocol.md, section 9).
+        Returns (registrations, work orders) changed.
+        """
+        registrations = self._db[Collection.DRONE_REGISTRATIONS]
+        stale = {"status": {"$in": [DroneStatus.ONLINE, DroneStatus.BUSY]}}
+        ids = [doc["_id"] async for doc in registrations.find(stale, {"_id": 1})]
+        if not ids:
+            return 0, 0
+        now = _now()
+        changed = await registrations.update_many(
+            {"_id": {"$in": ids}, **stale},
+            {"$set": {"status": DroneStatus.OFFLINE, "lockedBy": None}})
+        aborted = await self._db[Collection.WORK_ORDERS].update_many(
+            {"registration": {"$in": ids}, "status": {"$in": list(UNFINISHED)}},
+            {"$set": {"status": WorkOrderStatus.ABORTED, "completedAt": now}})
+        return changed.modified_count, aborted.modified_count
+
     async def reserve_lock(self, registration_id: str, chat_session_id: str) -> bool:
         """Atomically set ``lockedBy`` if the registration is unlocked; False if taken."""
         doc = await self._db[Collection.DRONE_REGISTRATIONS].find_one_and_update(

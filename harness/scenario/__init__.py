@@ -8,7 +8,13 @@ The format is documented in ``docs/scenarios.md``; its JSON Schema is ``schema.j
 """
 
 from harness.scenario.background import BackgroundEnvironment
-from harness.scenario.invariants import CheckContext, Violation, check_history, check_leaks
+from harness.scenario.invariants import (
+    CheckContext,
+    Violation,
+    check_history,
+    check_leaks,
+    check_secrets,
+)
 from harness.scenario.loader import find_scenario_files, load_file, load_paths
 from harness.scenario.matchers import MatchResult, Mismatch, match
 from harness.scenario.model import INVARIANTS, STEP_KINDS, ActorSpec, Scenario, Source, Step
@@ -35,6 +41,7 @@ __all__ = [
     "Violation",
     "check_history",
     "check_leaks",
+    "check_secrets",
     "find_scenario_files",
     "load_file",
     "load_paths",

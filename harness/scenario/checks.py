@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,7 +13,8 @@ from bson import ObjectId
 from pymongo.errors import PyMongoError
 
 from harness.errors import DatabaseError, ScenarioTimeout
-from harness.protocol import Collection, is_object_id
+from harness.protocol import Collection, Event, is_object_id
+from harness.scenario import hints
 from harness.scenario.context import DEFAULT_TIMEOUT, Run
 from harness.scenario.introspection import fetch_sessions
 from harness.scenario.matchers import MatchResult, Mismatch, match
@@ -22,6 +24,7 @@ from harness.scenario.steps import names_of
 
 POLL_INTERVAL = 0.05
 HTTP_TIMEOUT = 15.0
+_TERMINATE = re.compile(r"/drone/registration/([0-9a-fA-F]{24})/terminate\b")
 
 
 async def http(run: Run, step: Step) -> None:
@@ -30,6 +33,7 @@ async def http(run: Run, step: Step) -> None:
     actor = run.http(args.get("actor"))
     token = run.render(args["token"]) if "token" in args else run.cast.tokens.get(actor.name)
     method, path = args["method"], str(run.render(args["path"]))
+    since = len(run.history)
     result = await actor.request(method, path, token=token,
                                  headers=run.render(args.get("headers")),
                                  json=run.render(args.get("json")),
@@ -41,10 +45,30 @@ async def http(run: Run, step: Step) -> None:
         run.capture(outcome)
         return
     status_wrong = any(m.path == "status" for m in outcome.mismatches)
-    what = f"answered {result.status}, expected {expected.get('status')}" if status_wrong \
-        else f"answered {result.status} with a body that did not match"
-    raise fail(f"{method} {path} {what}", compared=True, expected=expected, actual=actual,
-               mismatches=outcome.mismatches)
+    error = hints.error_text(result.body)
+    answered = f"{result.status} {error}" if error else str(result.status)
+    what = f"answered {answered}, expected {expected.get('status')}" if status_wrong \
+        else f"answered {answered} with a body that did not match"
+    raise fail(f"{method} {path} {what}{_terminate_note(run, path, result.body, since)}",
+               compared=True, expected=expected, actual=actual, mismatches=outcome.mismatches)
+
+
+def _terminate_note(run: Run, path: str, body: Any, since: int) -> str:
+    """For a terminate call of a drone this run holds: connected after all, and whether
+    requestTermination reached it during the call."""
+    found = _TERMINATE.search(path)
+    if found is None:
+        return ""
+    registration = found.group(1).lower()
+    error = body.get("error") if isinstance(body, dict) else None
+    name = hints.drone_named(run, registration)
+    if name is None:
+        return ""
+    if not run.drone(name).connected and not hints.received_since(
+            run, name, Event.REQUEST_TERMINATION, since):
+        return hints.gone_note(run, registration, error)
+    return hints.connected_note(run, registration, error) + \
+        hints.never_reached(run, registration, Event.REQUEST_TERMINATION, since)
 
 
 def _plain(value: Any) -> Any:

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PATHS = ("scenarios",)
 EXIT_FAILED = 1
 EXIT_NONE_SELECTED = 5
-_STYLE = {"passed": "green", "failed": "red", "error": "red"}
+_STYLE = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow"}
 
 
 def _environment(kind: str, params: dict[str, Any]) -> Environment:
@@ -97,11 +97,28 @@ def summary_table(results: list[ScenarioResult]) -> Table:
         flat = [s for s in result.flat_steps() if not s.children]
         ok = sum(1 for s in flat if s.status in ("passed", "skipped"))
         problem = result.failure.message if result.failure else ""
+        if result.status == "skipped":
+            problem = "; ".join(result.notes)
         status = result.status + (" (negative)" if result.scenario.negative else "")
         table.add_row(result.scenario.id, f"[{_STYLE[result.status]}]{status}[/]",
                       f"{ok}/{len(flat)}", f"{result.duration:.2f} s",
                       problem if len(problem) < 200 else problem[:197] + "...")
     return table
+
+
+def _write_reports(console: Console, results: list[ScenarioResult], report_dir: Path | None,
+                   junit_xml: Path | None) -> None:
+    from harness.report import default_report_dir, write_reports
+    from harness.report.console import latency_table
+
+    latency = latency_table(results)
+    if latency is not None:
+        console.print(latency)
+    paths = write_reports(results, report_dir=report_dir or default_report_dir(),
+                          junit_xml=junit_xml, title="harness run")
+    console.print(f"report: {paths.index}", soft_wrap=True, markup=False)
+    if paths.junit is not None:
+        console.print(f"JUnit XML: {paths.junit}", soft_wrap=True, markup=False)
 
 
 @click.command("run")
@@ -116,8 +133,14 @@ def summary_table(results: list[ScenarioResult]) -> Table:
 @mongo_uri_option
 @relay_tuning_options
 @click.option("-x", "--exitfirst", is_flag=True, help="Stop after the first failure.")
+@click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=None, help="Folder for the HTML report and the traces "
+                                 "(default .harness/reports/<timestamp>/).")
+@click.option("--junit-xml", "junit_xml", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="Also write JUnit XML here (one testcase per scenario).")
 def run_command(paths: tuple[Path, ...], expression: str | None, env_kind: str,
-                exitfirst: bool, **params: Any) -> None:
+                exitfirst: bool, report_dir: Path | None, junit_xml: Path | None,
+                **params: Any) -> None:
     """Run scenario files (default: ./scenarios) and print a summary; exit 0 only if all pass.
 
     Timeouts and --regress apply to the local relay only.
@@ -138,9 +161,13 @@ def run_command(paths: tuple[Path, ...], expression: str | None, env_kind: str,
         console.print(render_story(result), markup=False, soft_wrap=True)
     console.print()
     console.print(summary_table(results))
+    _write_reports(console, results, report_dir, junit_xml)
     skipped = len(scenarios) - len(results)
     tail = f", {skipped} not run" if skipped else ""
-    console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed{tail} "
+    skips = sum(1 for r in results if r.status == "skipped")
+    if skips:
+        tail += f", {skips} skipped (the environment cannot run them)"
+    console.print(f"{len(results) - len(failed) - skips} passed, {len(failed)} failed{tail} "
                   f"in {elapsed:.2f} s")
     if failed or skipped:
         raise SystemExit(EXIT_FAILED)

@@ -9,6 +9,7 @@ violations out. The semantics are documented in ``docs/scenarios.md`` ("Invarian
     after-disconnect  nothing reached a drone or IDE on a socket whose disconnect was recorded
     acks              every emit that waits for an ack got one, or a recorded ack-timeout
     leaks             (``check_leaks``) no session or index entry outlives its client
+    secrets           (``check_secrets``) no token of the run appears in the relay's log
 """
 
 from __future__ import annotations
@@ -355,4 +356,23 @@ def check_leaks(snapshot: Mapping[str, Any], ours: Mapping[str, str]) -> list[Vi
                 out.append(Violation("leaks", f"the relay's {name} map still holds {key} "
                                      f"({ours[str(key)]}) after every client disconnected",
                                      code="leak"))
+    return out
+
+
+def check_secrets(logs: Mapping[str, str], secrets: Mapping[str, str]) -> list[Violation]:
+    """Tokens of this run that appear in a process log (``logs``: name -> text).
+
+    ``secrets`` maps each token to a description such as ``"the API token of user <id>"``;
+    a violation names the log, the line number and the description, never the token.
+    """
+    out: list[Violation] = []
+    for name, text in sorted(logs.items()):
+        found: dict[str, int] = {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            for token, what in secrets.items():
+                if token and what not in found and token in line:
+                    found[what] = number
+        for what, number in found.items():
+            out.append(Violation("secrets", f"the {name} log shows {what} in clear "
+                                 f"(line {number})", code="token"))
     return out

@@ -14,6 +14,7 @@ from harness.errors import ScenarioError, SpecError
 from harness.scenario import matchers
 from harness.scenario.model import ActorSpec, Scenario, Source, Step
 from harness.scenario.schema import format_error, step_kind, validate_document
+from harness.scenario.setdb import REGISTRATION_STATUSES, WORK_ORDER_STATUSES
 from harness.scenario.templating import captures_of, check_reference, references
 from harness.scenario.yamlsrc import Document, KeyPath, read_documents
 from seed.world import WorldSpec
@@ -193,6 +194,8 @@ class _Builder:
             if "work_order" in db and "locked_by" in db:
                 self.error((*path, "locked_by"), "a work order has no lock; locked_by is for "
                            "registrations")
+        if kind == "set_db":
+            self._check_set_db(args, path)
         for field in _MATCHER_FIELDS.get(kind, ()):
             self._check_matcher(_get(args, field), (*path, *field))
         if kind == "expect":
@@ -203,6 +206,17 @@ class _Builder:
             self._check_matcher(_get(args, ("sessions", "size")), (*path, "sessions", "size"))
         self._check_refs(args, path)
         self.captured |= captures_of(args)
+
+    def _check_set_db(self, args: dict[str, Any], path: KeyPath) -> None:
+        kind = "registration" if "registration" in args else "work_order"
+        if kind == "work_order" and "locked_by" in args:
+            self.error((*path, "locked_by"), "a work order has no lock; locked_by is for "
+                       "registrations")
+        allowed = REGISTRATION_STATUSES if kind == "registration" else WORK_ORDER_STATUSES
+        status = args.get("status")
+        if isinstance(status, str) and "${" not in status and status not in allowed:
+            self.error((*path, "status"), f"{status!r} is not a {kind.replace('_', ' ')} "
+                       "status", ", ".join(allowed))
 
     def _check_actors(self, kind: str, args: Any, path: KeyPath) -> None:
         names: list[tuple[str, KeyPath]] = []

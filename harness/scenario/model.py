@@ -18,11 +18,13 @@ ActorType = Literal["ide", "drone", "http"]
 STEP_KINDS: tuple[str, ...] = (
     "connect", "reconnect", "disconnect", "crash", "restart", "emit", "expect",
     "expect_nothing", "http", "parallel", "sequence", "wait_until", "check_db",
-    "check_sessions", "set_behaviour", "stream", "restart_relay",
+    "check_sessions", "set_db", "set_behaviour", "stream", "restart_relay",
 )
 """Every step kind, in the order the format reference lists them."""
 
-INVARIANTS: tuple[str, ...] = ("delivery", "isolation", "after-disconnect", "acks", "leaks")
+INVARIANTS: tuple[str, ...] = (
+    "delivery", "isolation", "after-disconnect", "acks", "leaks", "secrets",
+)
 """Names of the automatic checks, as ``expect_violations`` spells them."""
 
 

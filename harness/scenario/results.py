@@ -15,7 +15,7 @@ from harness.scenario.model import Scenario, Source, Step
 from harness.sim.history import Message
 
 StepStatus = Literal["passed", "failed", "error", "skipped", "cancelled", "not-run"]
-ScenarioStatus = Literal["passed", "failed", "error"]
+ScenarioStatus = Literal["passed", "failed", "error", "skipped"]
 FailureKind = Literal["expectation", "timeout", "invariant", "error", "interrupted"]
 
 
@@ -95,8 +95,9 @@ class ScenarioResult:
 
     @property
     def passed(self) -> bool:
-        """True when the scenario passed (a negative one: exactly its expected violations)."""
-        return self.status == "passed"
+        """True when the scenario passed (a negative one: exactly its expected violations),
+        or was skipped because the environment cannot run it (``notes`` says why)."""
+        return self.status in ("passed", "skipped")
 
     def flat_steps(self) -> list[StepResult]:
         """Every step result, depth first."""

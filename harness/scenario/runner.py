@@ -15,11 +15,17 @@ from pymongo import AsyncMongoClient
 
 from harness.env.base import Environment
 from harness.errors import ExpectationFailed, HarnessError, ScenarioTimeout
-from harness.scenario import checks, steps
+from harness.scenario import checks, setdb, steps
 from harness.scenario.actors import build_cast
 from harness.scenario.context import Run
 from harness.scenario.introspection import fetch_sessions
-from harness.scenario.invariants import CheckContext, Violation, check_history, check_leaks
+from harness.scenario.invariants import (
+    CheckContext,
+    Violation,
+    check_history,
+    check_leaks,
+    check_secrets,
+)
 from harness.scenario.model import Scenario, Step
 from harness.scenario.results import (
     Failure,
@@ -36,6 +42,9 @@ from seed import build_world, cleanup
 log = logging.getLogger(__name__)
 
 LEAK_WAIT = 3.0  # seconds the relay gets to forget clients that left
+# Once no map holds a socket id of ours, the relay has seen every disconnect: what is left
+# after this grace (for relays that clean their indexes a little later) is a leak.
+LEAK_GRACE = 0.5
 
 Handler = Callable[[Run, Step], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {
@@ -45,6 +54,7 @@ HANDLERS: dict[str, Handler] = {
     "set_behaviour": steps.set_behaviour, "stream": steps.stream, "http": checks.http,
     "check_db": checks.check_db, "check_sessions": checks.check_sessions,
     "wait_until": checks.wait_until, "restart_relay": checks.restart_relay,
+    "set_db": setdb.set_db,
 }
 
 
@@ -123,6 +133,12 @@ async def run_scenario(scenario: Scenario, env: Environment, *,
     cleanup.
     """
     result = ScenarioResult(scenario)
+    unsupported = _unsupported(scenario, env)
+    if unsupported is not None:
+        result.status = "skipped"
+        result.notes.append(unsupported)
+        log.info("scenario %s: skipped: %s", scenario.id, unsupported)
+        return result
     began = time.monotonic()
     history = history if history is not None else MessageHistory()
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
@@ -160,6 +176,17 @@ async def run_scenario(scenario: Scenario, env: Environment, *,
         result.logs = await asyncio.to_thread(env.logs)
     log.info("scenario %s: %s in %.2f s", scenario.id, result.status, result.duration)
     return result
+
+
+def _unsupported(scenario: Scenario, env: Environment) -> str | None:
+    """Why ``env`` cannot run ``scenario`` at all (it restarts the relay), else None."""
+    def restarts(steps: tuple[Step, ...]) -> bool:
+        return any(s.kind == "restart_relay" or restarts(s.children) for s in steps)
+
+    if env.supports_restart or not restarts(scenario.steps):
+        return None
+    return f"skipped: the scenario restarts the relay, which this environment cannot do " \
+           f"({env.describe()})"
 
 
 async def _steps(run: Run, result: ScenarioResult) -> None:
@@ -222,6 +249,7 @@ async def _finish(run: Run, result: ScenarioResult) -> None:
     await run.cast.close()
     violations = check_history(run.history.messages, _check_context(run, end_seq))
     violations += await _leaks(run, result)
+    violations += await _secrets(run, result)
     result.violations = violations
     if result.status != "passed":
         return
@@ -240,6 +268,7 @@ async def _leaks(run: Run, result: ScenarioResult) -> list[Violation]:
         ours.setdefault(user.id, "a user of this run")
     for chat in run.world.chat_sessions:
         ours.setdefault(chat.id, "a chat session of this run")
+    sockets = {m.socket_id for m in run.history.messages if m.socket_id}
     loop = asyncio.get_running_loop()
     deadline = loop.time() + LEAK_WAIT
     while True:
@@ -250,7 +279,21 @@ async def _leaks(run: Run, result: ScenarioResult) -> list[Violation]:
         leaks = check_leaks({"maps": snapshot.maps}, ours)
         if not leaks or loop.time() >= deadline:
             return leaks
+        if not any(key in sockets for name in snapshot.maps or {} for key in snapshot.keys(name)):
+            deadline = min(deadline, loop.time() + LEAK_GRACE)
         await asyncio.sleep(checks.POLL_INTERVAL)
+
+
+async def _secrets(run: Run, result: ScenarioResult) -> list[Violation]:
+    logs = await asyncio.to_thread(run.env.logs)
+    relay = {name: text for name, text in logs.items() if name == "relay"}
+    if not relay:
+        result.notes.append("secret checks skipped: the environment shows no relay log")
+        return []
+    secrets = {u.token: f"the API token of user {u.id}" for u in run.world.users}
+    secrets.update({d.token: f"the token of drone registration {d.id}"
+                    for d in run.world.drones})
+    return check_secrets(relay, secrets)
 
 
 def _judge(scenario: Scenario, violations: list[Violation], result: ScenarioResult) -> None:

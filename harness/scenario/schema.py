@@ -175,6 +175,9 @@ def _translate(error: ValidationError) -> list[_Problem]:
             f"needs exactly one of {_names(choices)}"
         detail = f"found {_names(found)}" if found else "found none"
         return [(path, None, f"{subject}; {detail}", _names(choices) if is_step else None)]
+    if kind == "anyOf" and _is_required_choice(value):
+        choices = [sub["required"][0] for sub in value]
+        return [(path, None, f"needs at least one of {_names(choices)}", None)]
     if kind == "type":
         types = [value] if isinstance(value, str) else list(value)
         wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in types)

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.errors import ScenarioTimeout
+from harness.protocol import IDE_EVENTS
+from harness.scenario import hints
 from harness.scenario.actors import make_script, merge_behaviour
 from harness.scenario.context import DEFAULT_TIMEOUT, Run
 from harness.scenario.matchers import MatchResult, match
@@ -89,6 +91,7 @@ async def emit(run: Run, step: Step) -> None:
         await actor.emit(event, payload, ack=False, negative=negative)
         return
     timeout = float(args.get("timeout", DEFAULT_TIMEOUT))
+    since = len(run.history)
     try:
         answer = await actor.emit(event, payload, timeout=timeout, negative=negative)
     except AckTimeout as exc:
@@ -96,21 +99,49 @@ async def emit(run: Run, step: Step) -> None:
                    f"{' (the socket disconnected)' if 'disconnected' in str(exc) else ''}",
                    kind="timeout") from exc
     if "ack" in args:
-        _check_ack(run, name, event, run.render(args["ack"]), answer)
+        _check_ack(run, name, event, run.render(args["ack"]), answer, payload, since)
 
 
-def _check_ack(run: Run, name: str, event: str, expected: Any, answer: Any) -> None:
+def _drone_side(run: Run, event: str, answer: dict[str, Any], payload: Any,
+                since: int | None) -> str:
+    """What the refusal means for the drone named in ``payload``: connected after all (and
+    then whether the forwarded event reached it; IDE events keep their name on the drone),
+    or gone although the relay answered as if it were there."""
+    if not isinstance(payload, dict) or "registrationId" not in payload:
+        return ""
+    registration = payload["registrationId"]
+    name = hints.drone_named(run, registration)
+    if name is None:
+        return ""
+    if not run.drone(name).connected:
+        return hints.gone_note(run, registration, answer.get("error"))
+    note = hints.connected_note(run, registration, answer.get("error"))
+    if event in IDE_EVENTS and since is not None:
+        note += hints.never_reached(run, registration, event, since)
+    return note
+
+
+def _check_ack(run: Run, name: str, event: str, expected: Any, answer: Any,
+               payload: Any = None, since: int | None = None) -> None:
     result = match(expected, answer)
     if not result:
         who = run.label(name)
         refusal_expected = isinstance(expected, dict) and (
             "error" in expected or "$exact" in expected or expected.get("ok") is False)
-        if isinstance(answer, dict) and answer.get("ok") is False and "error" in answer \
-                and not refusal_expected:
+        refused = isinstance(answer, dict) and answer.get("ok") is False and "error" in answer
+        if refused and not refusal_expected:
             headline = (f"the relay answered {event} from {who} with error "
-                        f"{answer.get('error')!r}: {answer.get('message', '')}")
+                        f"{answer.get('error')!r}: {answer.get('message', '')}"
+                        f"{_drone_side(run, event, answer, payload, since)}")
+        elif refused:
+            headline = (f"the relay refused {event} from {who} with "
+                        f"{hints.error_text(answer)}, not as expected: "
+                        f"{result.mismatches[0]}{_drone_side(run, event, answer, payload, since)}")
+        elif isinstance(answer, dict) and answer.get("ok") is True and refusal_expected:
+            headline = f"the relay accepted {event} from {who}, but a refusal was expected"
         else:
-            headline = f"the ack of {event} to {who} did not match"
+            first = f": {result.mismatches[0]}" if result.mismatches else ""
+            headline = f"the ack of {event} to {who} did not match{first}"
         raise fail(headline, compared=True, expected=expected, actual=answer,
                    mismatches=result.mismatches)
     run.capture(result)
@@ -147,6 +178,38 @@ def _attempt(messages: tuple[Message, ...], name: str, start: int,
     return found
 
 
+class _OrderedScan:
+    """``_attempt`` in order, fed the growing history: each message is looked at once.
+
+    The in-order match is greedy (each expected event takes the first fitting message after
+    the previous match), so resuming where the last ``feed`` stopped gives the same result
+    as scanning the whole history again.
+    """
+
+    def __init__(self, name: str, start: int, events: list[tuple[str, Any]]) -> None:
+        self._name, self._next, self._events = name, start, events
+        self._found = _Attempt(not events)
+
+    def feed(self, messages: tuple[Message, ...]) -> _Attempt:
+        """Look at the messages not seen yet; the attempt so far."""
+        found = self._found
+        for message in messages[self._next:]:
+            if found.done:
+                break
+            if message.actor != self._name or message.direction != "received":
+                continue
+            found.received.append(message)
+            event, payload = self._events[len(found.matched)]
+            if message.event != event:
+                continue
+            result = match(payload, message.payload) if payload is not None else MatchResult()
+            if result:
+                found.matched.append((message, result))
+                found.done = len(found.matched) == len(self._events)
+        self._next = max(self._next, len(messages))
+        return found
+
+
 async def expect(run: Run, step: Step) -> None:
     """Wait until every listed actor received the expected events (in order or any)."""
     args = step.args
@@ -179,9 +242,12 @@ def _with_detail(error: StepFailed, line: str) -> Failure:
 async def _expect_on(run: Run, name: str, events: list[tuple[str, Any]], in_order: bool,
                      timeout: float) -> None:
     start = run.cursors[name]
+    scan = _OrderedScan(name, start, events) if in_order else None
 
     def done(messages: tuple[Message, ...]) -> _Attempt | None:
-        attempt = _attempt(messages, name, start, events, in_order)
+        # In order, the scan resumes where it stopped (linear in a long stream, not quadratic).
+        attempt = scan.feed(messages) if scan is not None else \
+            _attempt(messages, name, start, events, in_order)
         return attempt if attempt.done else None
 
     try:
@@ -215,11 +281,12 @@ def _expect_failure(run: Run, name: str, start: int, events: list[tuple[str, Any
                     f"payload did not match (waited {timeout:g} s)", compared=True,
                     expected=payload, actual=message.payload, mismatches=result.mismatches,
                     details=details)
+    answered = hints.instead(run, name, start)
     if later:
         return fail(f"{event} never reached {who}{of} within {timeout:g} s; "
-                    f"{len(later)} other event(s) arrived instead", kind="timeout",
+                    f"{len(later)} other event(s) arrived instead{answered}", kind="timeout",
                     expected=payload, details=details)
-    return fail(f"{event} never reached {who}{of}: nothing arrived in {timeout:g} s",
+    return fail(f"{event} never reached {who}{of}: nothing arrived in {timeout:g} s{answered}",
                 kind="timeout", expected=payload, details=details)
 
 

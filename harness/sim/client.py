@@ -251,6 +251,10 @@ class SimClient:
         meta = {"negative": True} if negative else {}
         sent = self._record("sent", event, payload, link=link, **meta)
         if not ack:
+            # Nobody waits for an answer, so the acks invariant skips it. ("ack" is a
+            # keyword of record(); the message is fresh: no reader has seen it yet.)
+            sent.meta["ack"] = False
+        if not ack:
             await link.emit(event, payload)
             return None
         future: asyncio.Future[tuple[Any, ...] | None] = asyncio.get_running_loop().create_future()

@@ -27,7 +27,7 @@ def harness(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_run_selects_with_k_and_exits_0_when_all_pass() -> None:
-    done = harness("run", "scenarios", "-k", "delivery")
+    done = harness("run", "scenarios", "-k", "delivery and full-work-order")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "environment: local: reference relay at http://127.0.0.1:" in done.stdout
     assert "PASSED  scenarios/delivery/full-work-order.scenario.yaml::full work order" \
@@ -41,7 +41,8 @@ def test_run_exits_1_and_tells_the_story_of_a_failure(tmp_path: Path) -> None:
     done = harness("run", str(path))
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"FAILED {path}::expects a refusal" in done.stdout
-    assert "the ack of openChatSession to ide ide (user" in done.stdout
+    assert "the relay accepted openChatSession from ide ide (user" in done.stdout
+    assert "but a refusal was expected" in done.stdout
     assert "0 passed, 1 failed" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bson import ObjectId
 from conftest import MakeRelayEnv
 from pymongo import AsyncMongoClient
 
@@ -15,6 +16,7 @@ from harness.protocol import ALL_COLLECTIONS, SEED_RUN_FIELD
 from harness.scenario import load_file, load_paths, render_story, run_scenario
 from harness.scenario.model import Scenario
 from harness.sim import MessageHistory
+from seed import build_world, cleanup
 
 REPO_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -69,8 +71,14 @@ async def test_a_lock_that_never_reaches_the_drone_is_named(
     assert result.status == "failed"
     assert result.failure is not None
     drone_id = result.actor_labels["d0"].split("(")[1].rstrip(")")
+    user_id = result.actor_labels["ide"].split("user ")[1].rstrip(")")
+    sid = next(m.socket_id for m in result.history if m.actor == "d0" and
+               m.direction == "connect")
     assert result.failure.message == (
-        f"requestSessionLock never reached drone d0 ({drone_id}): nothing arrived in 0.5 s")
+        f"requestSessionLock never reached drone d0 ({drone_id}): nothing arrived in 0.5 s; "
+        f"the relay answered requestSessionLock of ide ide (user {user_id}) with "
+        f"drone-offline ('requestSessionLock: drone {drone_id} has no live connection') "
+        f"instead, though it is connected as {sid}")
     assert result.failure.step == "step 4 (expect)"
     assert result.failure.source is not None and result.failure.source.line == 18
     assert [s.status for s in result.steps] == ["passed", "passed", "passed", "failed"]
@@ -162,3 +170,119 @@ steps:
 """
     result = await run_scenario(inline(text), env)
     assert result.passed, render_story(result)
+
+
+TERMINATE = """\
+name: terminate
+world: {drones_per_user: 1}
+actors:
+  d0: {drone: 0, behaviour: {on_termination: accept}}
+  owner: {http: {user: 0}}
+steps:
+  - connect: d0
+  - http:
+      actor: owner
+      method: POST
+      path: /api/v1/drone/registration/${drones[0].id}/terminate
+      expect: {status: 200}
+"""
+
+
+async def test_a_termination_the_drone_never_saw_is_named(make_relay_env: MakeRelayEnv) -> None:
+    env = await make_relay_env(regressions=frozenset({"no-termination-handler"}))
+    result = await run_scenario(inline(TERMINATE), env)
+    assert result.failure is not None
+    drone_id = result.actor_labels["d0"].split("(")[1].rstrip(")")
+    assert result.failure.message == (
+        f"POST /api/v1/drone/registration/{drone_id}/terminate answered 504 "
+        f"termination-timeout ('drone {drone_id} did not acknowledge requestTermination "
+        f"within 1 s'), expected 200; requestTermination never reached drone d0 ({drone_id})")
+
+
+async def test_an_offline_answer_for_a_connected_drone_is_named(
+        make_relay_env: MakeRelayEnv) -> None:
+    env = await make_relay_env(regressions=frozenset({"lookup-by-socket-id"}))
+    text = LOCK_ONLY.format(extra="").replace("ack: {$any: true}", "ack: {ok: true}")
+    result = await run_scenario(inline(text), env)
+    assert result.failure is not None and result.failure.step == "step 3 (emit)"
+    drone_id = result.actor_labels["d0"].split("(")[1].rstrip(")")
+    message = result.failure.message
+    assert message.startswith("the relay answered requestSessionLock from ide ide (user ")
+    assert f"with error 'drone-offline': requestSessionLock: drone {drone_id} has no live " \
+           f"connection, but drone d0 ({drone_id}) is connected as " in message
+    assert message.endswith(f"; requestSessionLock never reached drone d0 ({drone_id})")
+    other = LOCK_ONLY.format(extra="").replace("ack: {$any: true}",
+                                               "ack: {ok: false, error: drone-rejected}")
+    result = await run_scenario(inline(other), env)
+    assert result.failure is not None
+    drone_id = result.actor_labels["d0"].split("(")[1].rstrip(")")
+    message = result.failure.message
+    assert message.startswith("the relay refused requestSessionLock from ide ide (user ")
+    assert "with drone-offline ('requestSessionLock: drone " in message
+    assert "not as expected: at error: expected \"drone-rejected\", got \"drone-offline\", " \
+           f"but drone d0 ({drone_id}) is connected as " in message
+
+
+async def test_an_emit_sent_without_ack_is_not_an_unanswered_emit(
+        relay_env: LocalEnvironment) -> None:
+    text = LOCK_ONLY.format(extra="").replace(
+        "      ack: {ok: true}", "      no_ack: true", 1)
+    result = await run_scenario(inline(text), relay_env)
+    assert result.passed, render_story(result)
+    sent = next(m for m in result.history if m.event == "openChatSession")
+    assert (sent.direction, sent.meta.get("ack")) == ("sent", False)
+    assert not any(m.direction == "ack" and m.event == "openChatSession"
+                   for m in result.history)
+
+
+async def test_a_scenario_that_restarts_the_relay_is_skipped_where_it_cannot(
+        relay_env: LocalEnvironment) -> None:
+    env = ExternalEnvironment(relay_env.relay_url, relay_env.mongo_uri, relay_env.database)
+    await env.start()
+    text = """\
+name: restart
+actors: {ide: {ide: {user: 0}}}
+steps:
+  - connect: ide
+  - parallel:
+      - restart_relay:
+      - connect: ide
+"""
+    result = await run_scenario(inline(text), env)
+    assert result.status == "skipped" and result.passed
+    assert result.steps == [] and result.run_id is None  # nothing ran, nothing was seeded
+    assert result.notes == [
+        "skipped: the scenario restarts the relay, which this environment cannot do "
+        f"({env.describe()})"]
+
+
+SET_DB = """\
+name: set_db
+world: {{drones_per_user: 1}}
+actors: {{ide: {{ide: {{user: 0}}}}}}
+steps:
+  - set_db: {{registration: "${{drones[0].id}}", status: online}}
+  - check_db: {{registration: "${{drones[0].id}}", status: online}}
+  - set_db: {{{target}: "{ident}", status: {status}}}
+"""
+
+
+async def test_set_db_writes_only_documents_of_its_own_run(
+        relay_env: LocalEnvironment, relay_mongo: AsyncMongoClient[Any]) -> None:
+    other = await build_world(relay_mongo[relay_env.database])
+    try:
+        cases = [("registration", other.drones[0].id, "online",
+                  f"set_db: registration {other.drones[0].id} is not of this run's world; "
+                  "only its own documents may be written"),
+                 ("work_order", "0123456789abcdef01234567", "aborted",
+                  "set_db: work order 0123456789abcdef01234567 is not in the database")]
+        for target, ident, status, message in cases:
+            text = SET_DB.format(target=target, ident=ident, status=status)
+            result = await run_scenario(inline(text), relay_env)
+            assert [s.status for s in result.steps] == ["passed", "passed", "error"]
+            assert result.failure is not None and result.failure.message == message
+        registration = await relay_mongo[relay_env.database]["droneRegistrations"].find_one(
+            {"_id": ObjectId(other.drones[0].id)})
+        assert registration is not None and registration["status"] == "offline"
+    finally:
+        await cleanup(relay_mongo[relay_env.database], other.run_id)

@@ -65,7 +65,8 @@ def test_scenarios_and_fixtures_run_with_stories_for_failures(
         "*_ scenario: expects a refusal that does not come _*",
         "FAILED failing.scenario.yaml::expects a refusal that does not come*",
         "  at step 2 (emit), failing.scenario.yaml:5 at +*",
-        "  the ack of openChatSession to ide ide (user *) did not match",
+        "  the relay accepted openChatSession from ide ide (user *), but a refusal was "
+        "expected",
         "*expected * | actual",
         "*differences:",
         "*at ok: expected false, got true",
@@ -73,3 +74,28 @@ def test_scenarios_and_fixtures_run_with_stories_for_failures(
         "*last messages per actor:",
     ])
     assert "Traceback" not in result.stdout.str()
+
+
+RESTARTS = """\
+name: restarts the relay
+actors: {ide: {ide: {user: 0}}}
+steps:
+  - restart_relay:
+  - connect: ide
+"""
+
+
+@pytest.mark.slow
+async def test_a_scenario_the_environment_cannot_run_is_skipped_saying_why(
+        pytester: pytest.Pytester) -> None:
+    from harness.env import LocalEnvironment
+
+    pytester.makefile(".scenario.yaml", restarts=RESTARTS)
+    async with LocalEnvironment() as env:
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "-rs", "--harness-env", "external",
+            "--harness-relay-url", env.relay_url, "--harness-mongo-uri", env.mongo_uri,
+            "--harness-database", env.database, timeout=180)
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["SKIPPED * skipped: the scenario restarts the relay, which "
+                                 "this environment cannot do (external*"])

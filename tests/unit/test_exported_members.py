@@ -16,6 +16,7 @@ PACKAGES = [
     "harness.load",
     "harness.mongowire",
     "harness.relay",
+    "harness.report",
     "harness.scenario",
     "harness.selftest",
     "harness.sim",

@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from harness.scenario.invariants import CheckContext, Violation, check_history, check_leaks
+from harness.scenario.invariants import (
+    CheckContext,
+    Violation,
+    check_history,
+    check_leaks,
+    check_secrets,
+)
 from harness.sim.history import ActorKind, MessageHistory
 
 WO = "a" * 24
@@ -261,3 +267,15 @@ def test_leaks_name_the_map_the_key_and_its_owner(map_name: str) -> None:
 def test_no_leak_when_the_maps_hold_only_strangers() -> None:
     snapshot = {"maps": {"sessions": {"size": 1, "keys": ["someone-else"]}}}
     assert check_leaks(snapshot, {"D1": "socket of drone d0"}) == []
+
+
+def test_a_token_in_a_log_is_named_by_whose_it_is_never_shown() -> None:
+    token = "tok_" + "x" * 40
+    secrets = {token: "the API token of user u1", "other-token-value": "drone d0's token"}
+    logs = {"relay": f"INFO started\nDEBUG auth {{'token': '{token}'}}\nINFO {token} again\n",
+            "mongo": "nothing here\n"}
+    (violation,) = check_secrets(logs, secrets)
+    assert violation.invariant == "secrets"
+    assert violation.message == "the relay log shows the API token of user u1 in clear (line 2)"
+    assert token not in str(violation)
+    assert check_secrets({"relay": "INFO all quiet\n"}, secrets) == []

@@ -285,3 +285,39 @@ def test_the_published_schema_is_valid_and_accepts_the_repository_scenarios() ->
     assert len(files) >= 3
     assert load_paths(files)
     json.dumps(schema)
+
+
+def test_set_db_statuses_and_fields_are_checked_per_document_kind() -> None:
+    assert errors_of("""\
+        name: n
+        actors: {ide: {ide: {}}}
+        steps:
+          - set_db: {registration: "${drones[0].id}", status: running}
+          - set_db: {work_order: "0123456789abcdef01234567", status: aborted, locked_by: null}
+          - set_db: {work_order: "0123456789abcdef01234567", status: busy}
+        """) == [
+        "x.scenario.yaml:4: step 1 (set_db), field status: 'running' is not a registration "
+        "status; allowed: offline, online, busy",
+        "x.scenario.yaml:5: step 2 (set_db), field locked_by: a work order has no lock; "
+        "locked_by is for registrations",
+        "x.scenario.yaml:6: step 3 (set_db), field status: 'busy' is not a work order status; "
+        "allowed: pending, running, complete, failed, aborted",
+    ]
+
+
+def test_set_db_needs_a_document_and_something_to_set() -> None:
+    good = """\
+        name: n
+        actors: {ide: {ide: {}}}
+        steps:
+          - set_db: {registration: "${drones[0].id}", status: online, locked_by: null}
+        """
+    (scenario,) = load_file(FILE, textwrap.dedent(good))
+    assert scenario.steps[0].kind == "set_db"
+    for bad, message in (('{registration: "${drones[0].id}"}',
+                          "needs at least one of status, locked_by"),
+                         ("{status: online}",
+                          "needs exactly one of registration, work_order; found none")):
+        assert errors_of(good.replace(
+            '{registration: "${drones[0].id}", status: online, locked_by: null}', bad)) == [
+            f"x.scenario.yaml:4: step 1 (set_db): {message}"]

@@ -1,0 +1,42 @@
+"""``harness show TRACE``: print a trace.jsonl as a readable timeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from harness.report.timeline import PAYLOAD_WIDTH, timeline_lines
+from harness.report.trace import read_trace
+
+
+@click.command("show")
+@click.argument("traces", nargs=-1, required=True,
+                type=click.Path(path_type=Path, dir_okay=True))
+@click.option("--actor", default=None, help="Only rows to or from this actor.")
+@click.option("--width", type=int, default=PAYLOAD_WIDTH, show_default=True,
+              help="Characters of payload per line (0: none).")
+@click.option("--color/--no-color", default=None,
+              help="Colour the output (default: when writing to a terminal).")
+def show_command(traces: tuple[Path, ...], actor: str | None, width: int,
+                 color: bool | None) -> None:
+    """Print each TRACE (a trace.jsonl, or a report folder: every trace in it) as a timeline.
+
+    Raises a clear error naming the file and line for a malformed trace.
+    """
+    files: list[Path] = []
+    for path in traces:
+        if path.is_dir():
+            found = sorted(path.glob("*/trace.jsonl")) + sorted(path.glob("trace.jsonl"))
+            if not found:
+                raise click.BadParameter(f"{path}: no trace.jsonl in this folder",
+                                         param_hint="TRACE")
+            files += found
+        else:
+            files.append(path)
+    for number, file in enumerate(files):
+        trace = read_trace(file)
+        if number:
+            click.echo()
+        for line in timeline_lines(trace, width=width, color=bool(color), actor=actor):
+            click.echo(line, color=color)

@@ -1,0 +1,106 @@
+"""Hints for failure messages: what the relay did instead, read from the message history.
+
+A failure that only says "nothing arrived" leaves a person guessing; these helpers find the
+relay's own answers about the same drone (a refusal in an IDE's ack, an HTTP error), note
+when the relay called a connected drone offline, and say whether a drone saw an event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.protocol import ErrorCode
+from harness.scenario.context import Run
+from harness.sim import Message, SimDrone
+
+OFFLINE_ERRORS = frozenset({ErrorCode.DRONE_OFFLINE, ErrorCode.DRONE_DISCONNECTED})
+_ANSWERS_SHOWN = 2
+
+
+def error_text(body: Any) -> str:
+    """``drone-offline ("drone ... is offline")`` from a protocol error body, else ``""``."""
+    if not isinstance(body, dict) or "error" not in body:
+        return ""
+    message = body.get("message")
+    return f"{body['error']}" + (f" ({message!r})" if message else "")
+
+
+def drone_named(run: Run, registration_id: Any) -> str | None:
+    """The drone actor bound to ``registration_id`` (a connected one first), if any."""
+    bound = [(name, actor) for name, actor in run.cast.actors.items()
+             if isinstance(actor, SimDrone) and actor.registration_id == registration_id]
+    bound.sort(key=lambda pair: not pair[1].connected)
+    return bound[0][0] if bound else None
+
+
+def received_since(run: Run, actor: str, event: str, since: int) -> bool:
+    """True when ``actor`` received ``event`` at history seq ``since`` or later."""
+    return any(m.actor == actor and m.direction == "received" and m.event == event
+               for m in run.history.messages[since:])
+
+
+def connected_note(run: Run, registration_id: Any, error: Any) -> str:
+    """``", but drone d0 (<id>) is connected as <sid>"`` when the relay answered an offline
+    error for a drone this run holds connected; else ``""``."""
+    name = drone_named(run, registration_id)
+    if error not in OFFLINE_ERRORS or name is None:
+        return ""
+    drone = run.drone(name)
+    if not drone.connected:
+        return ""
+    return f", but {run.label(name)} is connected as {drone.sid}"
+
+
+def gone_note(run: Run, registration_id: Any, error: Any) -> str:
+    """``", though drone d0 (<id>) is not connected"`` when the relay answered an error
+    other than an offline one for a drone of this run that has no connection; else ``""``."""
+    name = drone_named(run, registration_id)
+    if name is None or error in OFFLINE_ERRORS or run.drone(name).connected:
+        return ""
+    return f", though {run.label(name)} is not connected"
+
+
+def never_reached(run: Run, registration_id: Any, event: str, since: int) -> str:
+    """``"; <event> never reached drone d0 (<id>)"`` when the drone bound to
+    ``registration_id`` did not receive ``event`` since ``since``; else ``""``."""
+    name = drone_named(run, registration_id)
+    if name is None or received_since(run, name, event, since):
+        return ""
+    return f"; {event} never reached {run.label(name)}"
+
+
+def relay_answers(run: Run, registration_id: str, since: int) -> list[tuple[str, str]]:
+    """The relay's refusals about ``registration_id`` since ``since`` as (text, error code):
+    IDE acks with an error for an emit naming it, HTTP errors for a path naming it."""
+    messages = run.history.messages
+    sent: dict[int, Message] = {m.seq: m for m in messages[since:] if m.direction == "sent"}
+    found: list[tuple[str, str]] = []
+    for m in messages[since:]:
+        origin = sent.get(m.meta.get("sent_seq", -1))
+        if origin is None:
+            continue
+        if m.kind == "ide" and m.direction == "ack" and isinstance(m.ack, dict) \
+                and m.ack.get("ok") is False and isinstance(origin.payload, dict) \
+                and origin.payload.get("registrationId") == registration_id:
+            found.append((f"{m.event} of {run.label(m.actor)} with {error_text(m.ack)}",
+                          str(m.ack.get("error"))))
+        elif m.kind == "http" and m.direction == "received" \
+                and int(m.meta.get("status", 0)) >= 400 and registration_id in m.event:
+            error = m.payload.get("error") if isinstance(m.payload, dict) else None
+            found.append((f"{m.event} with {m.meta['status']} {error_text(m.payload)}".rstrip(),
+                          str(error)))
+    return found[-_ANSWERS_SHOWN:]
+
+
+def instead(run: Run, name: str, since: int) -> str:
+    """``"; the relay answered ... instead"`` for drone actor ``name``, else ``""``."""
+    actor = run.cast.actors.get(name)
+    if not isinstance(actor, SimDrone):
+        return ""
+    answers = relay_answers(run, actor.registration_id, since)
+    if not answers:
+        return ""
+    text = " and ".join(text for text, _ in answers)
+    offline = any(code in OFFLINE_ERRORS for _, code in answers)
+    note = f", though it is connected as {actor.sid}" if offline and actor.connected else ""
+    return f"; the relay answered {text} instead{note}"

@@ -1,0 +1,110 @@
+"""``harness selftest``: the pack against the clean relay and each ``--regress`` switch."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from harness.cli_options import database_option, log_level_option
+from harness.scenario import ScenarioResult, load_paths, render_story, select
+from harness.selftest.matrix import render_grid, render_reasons, render_verdict, short_id
+from harness.selftest.reports import write_selftest_reports
+from harness.selftest.runner import (
+    SELFTEST_ENVIRONMENTS,
+    SelftestReport,
+    environment_factory,
+    run_selftest,
+)
+from harness.settings import REGRESSIONS, RelaySettings
+
+DEFAULT_PATHS = ("scenarios",)
+EXIT_FAILED = 1
+EXIT_NONE_SELECTED = 5
+
+
+def _configure_logging(level: str) -> None:
+    # The simulated clients' INFO lines would bury the matrix: warnings unless DEBUG.
+    shown = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
+    logging.basicConfig(level=shown, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _progress(verbose: bool) -> Any:
+    counts: dict[str, list[int]] = {}
+
+    def on_result(run: str, result: ScenarioResult) -> None:
+        tally = counts.setdefault(run, [0, 0])
+        tally[0 if result.passed else 1] += 1
+        if verbose:
+            click.echo(f"  {run:<26} {result.status.upper():<7} "
+                       f"{short_id(result.scenario.id)} ({result.duration:.2f} s)")
+
+    return on_result
+
+
+@click.command("selftest")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-k", "expression", default=None,
+              help="Select scenarios by id substring or tag, as `harness run -k`.")
+@click.option("--env", "env_kind", type=click.Choice(SELFTEST_ENVIRONMENTS), default="local",
+              show_default=True, help="Where each relay runs (a fresh one per run).")
+@click.option("--switch", "switches", multiple=True, type=click.Choice(REGRESSIONS),
+              help="Only these switches (repeatable; default: every switch).")
+@click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
+              help="Write reports (one per run) into this directory.")
+@click.option("--junit-xml", type=click.Path(path_type=Path), default=None,
+              help="Write a JUnit XML file: one test per scenario and run, one per switch.")
+@click.option("--stories", is_flag=True,
+              help="Print the failure story of every failing scenario, switch runs too.")
+@click.option("-v", "--verbose", is_flag=True, help="One line per scenario and run.")
+@database_option
+@log_level_option
+def selftest_command(paths: tuple[Path, ...], expression: str | None, env_kind: str,
+                     switches: tuple[str, ...], report_dir: Path | None,
+                     junit_xml: Path | None, stories: bool, verbose: bool, database: str,
+                     log_level: str) -> None:
+    """Prove the pack catches regressions: run it against the clean reference relay and once
+    per --regress switch, each in a fresh environment, and print the matrix.
+
+    Exit 0 only when the clean run passes every scenario and every switch is caught by a
+    scenario whose failure message names the problem (docs/selftest.md).
+    """
+    _configure_logging(log_level)
+    scenarios = select(load_paths(paths or DEFAULT_PATHS), expression)
+    if not scenarios:
+        click.echo("no scenario selected")
+        raise SystemExit(EXIT_NONE_SELECTED)
+    chosen = list(switches) or list(REGRESSIONS)
+    click.echo(f"selftest: {len(scenarios)} scenario(s) x (clean + {len(chosen)} switch(es)), "
+               f"--env {env_kind}")
+    began = time.monotonic()
+    report = asyncio.run(run_selftest(
+        scenarios, chosen, environment_factory(env_kind),
+        RelaySettings(database=database, log_level=log_level.upper()), _progress(verbose)))
+    elapsed = time.monotonic() - began
+    _print(report, stories)
+    write_selftest_reports(report, report_dir=report_dir, junit_xml=junit_xml)
+    click.echo(f"selftest took {elapsed:.1f} s")
+    if not report.matrix.ok:
+        raise SystemExit(EXIT_FAILED)
+
+
+def _print(report: SelftestReport, stories: bool) -> None:
+    matrix = report.matrix
+    for run, results in report.results.items():
+        for result in results:
+            if not result.passed and (run == "clean" or stories):
+                click.echo()
+                click.echo(f"[{run}] {render_story(result)}")
+    click.echo()
+    for line in render_grid(matrix):
+        click.echo(line)
+    for line in render_reasons(matrix):
+        click.echo(line)
+    click.echo()
+    for line in render_verdict(matrix):
+        click.echo(line)

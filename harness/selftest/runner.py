@@ -1,0 +1,94 @@
+"""Run the pack against the clean reference relay and once per ``--regress`` switch, each in
+its own fresh environment, and build the matrix."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from harness.env import open_environment
+from harness.env.base import Environment
+from harness.errors import ConfigError, HarnessError
+from harness.scenario import Scenario, ScenarioResult, run_scenario
+from harness.selftest.diagnoses import diagnosis_of
+from harness.selftest.matrix import Matrix, Outcome, Run, build_matrix
+from harness.settings import RelaySettings
+
+log = logging.getLogger(__name__)
+
+SELFTEST_ENVIRONMENTS = ("local", "compose")
+
+EnvFactory = Callable[[RelaySettings], Environment]
+OnResult = Callable[[str, ScenarioResult], None]
+
+
+@dataclass
+class SelftestReport:
+    """The matrix and every scenario result, by run name (``clean`` or the switch)."""
+
+    matrix: Matrix
+    results: dict[str, list[ScenarioResult]] = field(default_factory=dict)
+
+
+def outcome_of(result: ScenarioResult) -> Outcome:
+    """The matrix's view of one scenario result."""
+    reason = result.failure.message if result.failure is not None else ""
+    return Outcome(result.scenario.id, result.status, reason, result.duration)
+
+
+def environment_factory(kind: str) -> EnvFactory:
+    """A factory of fresh ``kind`` environments (``local`` or ``compose``) for settings."""
+    if kind not in SELFTEST_ENVIRONMENTS:
+        raise ConfigError(f"selftest --env: {kind!r} cannot turn switches on; choose from "
+                          f"{', '.join(SELFTEST_ENVIRONMENTS)}")
+    return lambda settings: open_environment(kind, settings=settings)
+
+
+async def run_pack(scenarios: Sequence[Scenario], env: Environment, switch: str | None,
+                   on_result: OnResult | None = None) -> tuple[Run, list[ScenarioResult]]:
+    """Start ``env``, run every scenario in it, stop it; a start-up failure is the run's
+    ``error``, not an exception."""
+    began = time.monotonic()
+    name = switch or "clean"
+    results: list[ScenarioResult] = []
+    try:
+        await env.start()
+    except HarnessError as exc:
+        log.debug("selftest: %s environment failed", name, exc_info=True)
+        await env.stop()
+        return Run(switch, (), time.monotonic() - began, error=str(exc)), results
+    try:
+        for scenario in scenarios:
+            result = await run_scenario(scenario, env)
+            results.append(result)
+            if on_result is not None:
+                on_result(name, result)
+    finally:
+        await env.stop()
+    outcomes = tuple(outcome_of(r) for r in results)
+    return Run(switch, outcomes, time.monotonic() - began), results
+
+
+async def run_selftest(scenarios: Sequence[Scenario], switches: Sequence[str],
+                       make_env: EnvFactory, base: RelaySettings | None = None,
+                       on_result: OnResult | None = None) -> SelftestReport:
+    """The pack against the clean relay, then with each switch (one at a time, each in a
+    fresh environment from ``make_env``); raises ``ConfigError`` for a switch with no
+    diagnosis before anything runs."""
+    base = base or RelaySettings()
+    diagnoses = [diagnosis_of(switch) for switch in switches]
+    clean, clean_results = await run_pack(
+        scenarios, make_env(dataclasses.replace(base, regressions=frozenset())), None,
+        on_result)
+    results = {"clean": clean_results}
+    switched = []
+    for switch, diagnosis in zip(switches, diagnoses, strict=True):
+        settings = dataclasses.replace(base, regressions=frozenset({switch}))
+        run, run_results = await run_pack(scenarios, make_env(settings), switch, on_result)
+        results[switch] = run_results
+        switched.append((run, diagnosis))
+    matrix = build_matrix([s.id for s in scenarios], clean, switched)
+    return SelftestReport(matrix, results)

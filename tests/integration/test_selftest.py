@@ -1,0 +1,89 @@
+"""``harness selftest`` live: a small pack against the clean relay and one switch each."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from conftest import FAST_SETTINGS
+
+from harness.env import LocalEnvironment
+from harness.scenario import load_file
+from harness.selftest import run_selftest
+
+REPO = Path(__file__).resolve().parents[2]
+
+TERMINATE = """\
+name: terminate
+world: {drones_per_user: 1}
+actors:
+  d0: {drone: 0, behaviour: {on_termination: accept}}
+  owner: {http: {user: 0}}
+steps:
+  - connect: d0
+  - http:
+      actor: owner
+      method: POST
+      path: /api/v1/drone/registration/${drones[0].id}/terminate
+      expect: {status: 200, body: {ok: true, terminated: true}}
+"""
+
+OPEN_ONLY = """\
+name: open only
+actors: {ide: {ide: {user: 0}}}
+steps:
+  - connect: ide
+  - emit:
+      actor: ide
+      event: openChatSession
+      payload: {chatSessionId: "${chat_sessions[0].id}"}
+      ack: {ok: true}
+"""
+
+
+def harness(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_selftest_catches_a_switch_and_names_the_problem(tmp_path: Path) -> None:
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "terminate.scenario.yaml").write_text(TERMINATE)
+    (pack / "open.scenario.yaml").write_text(OPEN_ONLY)
+    junit, reports = tmp_path / "selftest.xml", tmp_path / "reports"
+
+    done = harness("selftest", str(pack), "--switch", "no-termination-handler",
+                   "--junit-xml", str(junit), "--report", str(reports))
+
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    assert "clean: 2/2 passed" in out
+    assert "no-termination-handler: caught; 1 failed, 1 naming the problem" in out
+    assert "[names it: requestTermination never reached the drone]" in out
+    assert "answered 504 termination-timeout" in out
+    assert "requestTermination never reached drone d0 (" in out
+    assert out.rstrip().splitlines()[-2] == "selftest passed"
+    suites = ET.parse(junit).getroot().findall("testsuite")
+    assert [(s.get("name"), s.get("failures")) for s in suites] == \
+        [("selftest.clean", "0"), ("selftest.switches", "0")]
+    assert "selftest passed" in (reports / "matrix.txt").read_text()
+    story = (reports / "no-termination-handler" / "failure-01.txt").read_text()
+    assert story.startswith("FAILED ") and "requestTermination never reached drone d0" in story
+
+
+async def test_a_switch_no_scenario_notices_fails_the_selftest(tmp_path: Path) -> None:
+    scenarios = load_file(tmp_path / "open.scenario.yaml", OPEN_ONLY)
+
+    report = await run_selftest(scenarios, ["no-termination-handler"], LocalEnvironment,
+                                dataclasses.replace(FAST_SETTINGS))
+
+    matrix = report.matrix
+    assert matrix.clean_green
+    assert [v.state for v in matrix.switches] == ["missed"]
+    assert not matrix.ok
+    assert matrix.problems() == ["no-termination-handler: not caught: every scenario passed"]
+    assert [r.passed for r in report.results["no-termination-handler"]] == [True]
