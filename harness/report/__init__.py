@@ -6,7 +6,12 @@ JUnit XML, delivery latency, and the terminal timeline of ``harness show``.
 
 from __future__ import annotations
 
-from harness.report.files import ReportPaths, default_report_dir, write_reports
+from harness.report.files import (
+    ReportPaths,
+    default_report_dir,
+    prune_default_reports,
+    write_reports,
+)
 from harness.report.html import render_html
 from harness.report.junit import junit_xml, write_junit
 from harness.report.latency import LatencyStats, latency_stats, match_deliveries, percentile
@@ -30,6 +35,7 @@ __all__ = [
     "latency_stats",
     "match_deliveries",
     "percentile",
+    "prune_default_reports",
     "read_trace",
     "render_html",
     "render_svg",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,26 @@ class ReportPaths:
     index: Path | None = None
     traces: dict[str, Path] = field(default_factory=dict)  # scenario id -> trace.jsonl
     junit: Path | None = None
+
+
+KEEP_DEFAULT_REPORTS = 10
+
+
+def prune_default_reports(root: Path = DEFAULT_REPORT_ROOT,
+                          keep: int = KEEP_DEFAULT_REPORTS) -> list[Path]:
+    """Remove all but the ``keep`` newest report folders under ``root``; return the removed.
+
+    Only the default location is pruned (a run's traces can be megabytes): a folder given
+    with ``--report`` is the user's and is never touched.
+    """
+    if not root.is_dir():
+        return []
+    folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.name)
+    stale = folders[:-keep] if keep > 0 else folders
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+        log.debug("removed old report %s", folder)
+    return stale
 
 
 def default_report_dir(root: Path = DEFAULT_REPORT_ROOT,

@@ -108,14 +108,18 @@ def summary_table(results: list[ScenarioResult]) -> Table:
 
 def _write_reports(console: Console, results: list[ScenarioResult], report_dir: Path | None,
                    junit_xml: Path | None) -> None:
-    from harness.report import default_report_dir, write_reports
+    from harness.report import default_report_dir, prune_default_reports, write_reports
     from harness.report.console import latency_table
+    from harness.report.files import KEEP_DEFAULT_REPORTS
 
     latency = latency_table(results)
     if latency is not None:
         console.print(latency)
-    paths = write_reports(results, report_dir=report_dir or default_report_dir(),
-                          junit_xml=junit_xml, title="harness run")
+    if report_dir is None:
+        report_dir = default_report_dir()
+        prune_default_reports(keep=KEEP_DEFAULT_REPORTS - 1)  # room for this run's
+    paths = write_reports(results, report_dir=report_dir, junit_xml=junit_xml,
+                          title="harness run")
     console.print(f"report: {paths.index}", soft_wrap=True, markup=False)
     if paths.junit is not None:
         console.print(f"JUnit XML: {paths.junit}", soft_wrap=True, markup=False)
