@@ -115,6 +115,10 @@ _CHILD = textwrap.dedent("""
     import asyncio, os, signal, sys
     from harness.env.compose import ComposeEnvironment
 
+    # A shell that starts jobs in the background (as CI runners may) leaves SIGINT ignored,
+    # and Python then installs no KeyboardInterrupt handler: restore what a terminal gives.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
     async def main():
         env = ComposeEnvironment()
         await env.start()
@@ -147,7 +151,7 @@ async def test_ctrl_c_tears_the_stack_down() -> None:
     process, project = await _child("interrupt")
     assert nothing_left(project) != {}
     process.send_signal(signal.SIGINT)
-    await process.communicate()
+    await asyncio.wait_for(process.communicate(), 60)
     assert nothing_left(project) == {}
 
 
