@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import dataclasses
 import logging
 import os
-import secrets
 import shutil
-import socket
 import tempfile
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TypeVar
 
 from testcontainers.compose import DockerCompose
 
 from harness.env.database import DatabaseChoice
 from harness.env.health import wait_for_health
+from harness.env.processes import free_port
+from harness.env.relay_owner import RelayOwningEnvironment
 from harness.errors import ConfigError, EnvError
 from harness.images.build import (
     BuildOptions,
@@ -88,14 +86,7 @@ class _ProjectCompose(DockerCompose):
         return [*command[:2], "--project-name", self.project_name, *command[2:]]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class ComposeEnvironment:
+class ComposeEnvironment(RelayOwningEnvironment):
     """The relay image and a database image as a compose stack on loopback ports.
 
     ``settings`` configures the relay (its host, port and Mongo URI are the stack's). An admin
@@ -106,6 +97,8 @@ class ComposeEnvironment:
     within ``startup_timeout`` seconds.
     """
 
+    _label = "compose environment"
+
     def __init__(self, settings: RelaySettings | None = None, *,
                  database_server: DatabaseChoice | str = "auto", log_dir: Path | None = None,
                  build_missing: bool = True, startup_timeout: float = 120.0,
@@ -113,9 +106,7 @@ class ComposeEnvironment:
         if database_server not in _DATABASE_IMAGE:
             raise ConfigError(f"--database-server: expected one of "
                               f"{', '.join(_DATABASE_IMAGE)}, got {database_server!r}")
-        base = settings or RelaySettings()
-        self._settings = dataclasses.replace(
-            base, admin_token=base.admin_token or secrets.token_urlsafe(18))
+        super().__init__(settings)
         self._options = BuildOptions(database=_DATABASE_IMAGE[database_server],
                                      build_missing=build_missing, pull=False)
         self._log_dir = log_dir
@@ -125,49 +116,21 @@ class ComposeEnvironment:
         self._images: Images | None = None
         self._compose: _ProjectCompose | None = None
         self._work_dir: Path | None = None
-        self._relay_port: int | None = None
         self._mongo_port: int | None = None
         self._logs: dict[str, str] = {}
-
-    @property
-    def settings(self) -> RelaySettings:
-        """The relay's settings (host, port and Mongo URI are the stack's)."""
-        return self._settings
-
-    @property
-    def relay_url(self) -> str:
-        """Base URL of the relay's published port."""
-        if self._relay_port is None:
-            raise EnvError("the compose environment is not started")
-        return f"http://127.0.0.1:{self._relay_port}"
 
     @property
     def mongo_uri(self) -> str:
         """URI of the database's published port."""
         if self._mongo_port is None:
-            raise EnvError("the compose environment is not started")
+            raise self._not_started()
         return f"mongodb://127.0.0.1:{self._mongo_port}/?directConnection=true"
-
-    @property
-    def database(self) -> str:
-        """The relay's database name."""
-        return self._settings.database
-
-    @property
-    def admin_token(self) -> str | None:
-        """The relay's admin token (introspection is on)."""
-        return self._settings.admin_token
-
-    @property
-    def supports_restart(self) -> bool:
-        """The relay container can be restarted on its published port."""
-        return True
 
     @property
     def images(self) -> Images:
         """The images the stack runs (known once started)."""
         if self._images is None:
-            raise EnvError("the compose environment is not started")
+            raise self._not_started()
         return self._images
 
     @property
@@ -200,7 +163,7 @@ class ComposeEnvironment:
     def _up(self) -> None:
         """``up --wait``, with fresh ports when one was taken in the meantime."""
         for attempt in range(3):
-            self._relay_port, self._mongo_port = _free_port(), _free_port()
+            self._relay_port, self._mongo_port = free_port(), free_port()
             compose = self._make_compose()
             self._compose = compose
             _LIVE.add(self.project)
@@ -247,7 +210,7 @@ class ComposeEnvironment:
         """Restart the relay container (same published port) and wait for its health."""
         compose = self._compose
         if compose is None:
-            raise EnvError("the compose environment is not started")
+            raise self._not_started()
         command = [*compose.compose_command_property, "restart", "relay"]
         await _in_thread(compose._run_command, command)
         await wait_for_health(self.relay_url, self._startup_timeout)
@@ -299,14 +262,6 @@ class ComposeEnvironment:
         if self._compose is not None:
             return self._read_logs(self._compose)
         return dict(self._logs)
-
-    async def __aenter__(self) -> ComposeEnvironment:
-        await self.start()
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
-        await self.stop()
 
 
 def _stderr_of(exc: BaseException) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -14,20 +13,13 @@ from typing import Literal
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
-from harness.env.processes import ManagedProcess
+from harness.env.processes import ManagedProcess, free_port
 from harness.errors import ConfigError, EnvError
 
 log = logging.getLogger(__name__)
 
 DatabaseChoice = Literal["auto", "mongod", "standin"]
 DATABASE_CHOICES: tuple[DatabaseChoice, ...] = ("auto", "mongod", "standin")
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class EmbeddedDatabase:
@@ -86,7 +78,7 @@ class EmbeddedDatabase:
     async def _start_mongod(self, timeout: float) -> None:
         assert self._mongod is not None
         self._data_dir = tempfile.TemporaryDirectory(prefix="harness-mongod-")
-        self.port = _free_port(self._host)
+        self.port = free_port(self._host)
         self._process = ManagedProcess(
             "database (mongod)",
             [self._mongod, "--dbpath", self._data_dir.name, "--bind_ip", self._host,

@@ -5,23 +5,22 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import secrets
 import shutil
 import sys
 import tempfile
 from pathlib import Path
-from types import TracebackType
 
 from harness.env.database import DatabaseChoice, EmbeddedDatabase
 from harness.env.health import wait_for_health
 from harness.env.processes import ManagedProcess
+from harness.env.relay_owner import RelayOwningEnvironment
 from harness.errors import EnvError
 from harness.settings import RelaySettings
 
 log = logging.getLogger(__name__)
 
 
-class LocalEnvironment:
+class LocalEnvironment(RelayOwningEnvironment):
     """The reference relay (own process, free loopback port) on an embedded database.
 
     ``settings`` configures the relay; its host, port and Mongo URI are chosen here. An
@@ -30,33 +29,18 @@ class LocalEnvironment:
     part that failed with the tail of its log. Every process dies with this one.
     """
 
+    _label = "local environment"
+
     def __init__(self, settings: RelaySettings | None = None, *,
                  database_server: DatabaseChoice = "auto", log_dir: Path | None = None,
                  startup_timeout: float = 20.0) -> None:
-        base = settings or RelaySettings()
-        self._settings = dataclasses.replace(
-            base, host="127.0.0.1", port=0,
-            admin_token=base.admin_token or secrets.token_urlsafe(18),
-        )
+        super().__init__(settings, host="127.0.0.1", port=0)
         self._owns_log_dir = log_dir is None
         self._log_dir_option = log_dir
         self._log_dir: Path | None = None
         self._database = EmbeddedDatabase(database_server)
         self._relay: ManagedProcess | None = None
-        self._relay_port: int | None = None
         self._startup_timeout = startup_timeout
-
-    @property
-    def settings(self) -> RelaySettings:
-        """The relay's settings (host and port as requested, not as bound)."""
-        return self._settings
-
-    @property
-    def relay_url(self) -> str:
-        """Base URL of the running relay."""
-        if self._relay_port is None:
-            raise EnvError("the local environment is not started")
-        return f"http://127.0.0.1:{self._relay_port}"
 
     @property
     def mongo_uri(self) -> str:
@@ -64,24 +48,9 @@ class LocalEnvironment:
         return self._database.uri
 
     @property
-    def database(self) -> str:
-        """The relay's database name."""
-        return self._settings.database
-
-    @property
-    def admin_token(self) -> str | None:
-        """The relay's admin token (introspection is always on here)."""
-        return self._settings.admin_token
-
-    @property
     def database_kind(self) -> str:
         """``mongod`` or ``standin``."""
         return self._database.kind
-
-    @property
-    def supports_restart(self) -> bool:
-        """The relay process can be restarted on its port."""
-        return True
 
     def describe(self) -> str:
         """One line for summaries."""
@@ -129,7 +98,7 @@ class LocalEnvironment:
     async def restart_relay(self) -> None:
         """Stop the relay process and start it again on the same port."""
         if self._relay is None or self._relay_port is None:
-            raise EnvError("the local environment is not started")
+            raise self._not_started()
         port = self._relay_port
         await self._relay.stop()
         await self._start_relay(port=port)
@@ -157,15 +126,9 @@ class LocalEnvironment:
     def log_dir(self) -> Path:
         """Where the processes' logs are written (known once started)."""
         if self._log_dir is None:
-            raise EnvError("the local environment is not started")
+            raise self._not_started()
         return self._log_dir
 
-    async def __aenter__(self) -> LocalEnvironment:
-        await self.start()
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
-        await self.stop()
+    async def _after_exit(self) -> None:
         if self._owns_log_dir and self._log_dir is not None:
             shutil.rmtree(self._log_dir, ignore_errors=True)
