@@ -13,6 +13,7 @@ from harness.errors import (
     ScenarioTimeout,
     SeedError,
     SpecError,
+    TraceError,
 )
 
 __version__ = "0.1.0"
@@ -28,4 +29,5 @@ __all__ = [
     "ScenarioTimeout",
     "SeedError",
     "SpecError",
+    "TraceError",
 ]

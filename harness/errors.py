@@ -9,7 +9,11 @@
     ├── ScenarioError          a scenario file is malformed (file, line, step)
     ├── ExpectationFailed      something arrived other than expected, or nothing did
     │   └── InvariantViolation an automatic check over the message history failed
-    └── ScenarioTimeout        a step or ack did not complete in time
+    ├── ScenarioTimeout        a step or ack did not complete in time
+    └── TraceError             a trace file cannot be read (file and line)
+
+Elsewhere, by the code that raises them: ``harness.sim.ConnectRefused``
+(an ``ExpectationFailed``) and ``harness.sim.AckTimeout`` (a ``ScenarioTimeout``).
 
 Third-party errors are converted at the boundary (``raise X(...) from exc``) so a
 user reads our message, not a socketio or pymongo traceback.
@@ -58,6 +62,10 @@ class ScenarioTimeout(HarnessError):
     """A step or an ack did not complete within its timeout."""
 
 
+class TraceError(HarnessError):
+    """A trace file cannot be read: names the file and the line."""
+
+
 __all__ = [
     "ConfigError",
     "DatabaseError",
@@ -69,4 +77,5 @@ __all__ = [
     "ScenarioTimeout",
     "SeedError",
     "SpecError",
+    "TraceError",
 ]

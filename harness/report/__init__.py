@@ -6,6 +6,7 @@ JUnit XML, delivery latency, and the terminal timeline of ``harness show``.
 
 from __future__ import annotations
 
+from harness.errors import TraceError
 from harness.report.files import (
     ReportPaths,
     default_report_dir,
@@ -18,7 +19,7 @@ from harness.report.latency import LatencyStats, latency_stats, match_deliveries
 from harness.report.sequence import Diagram, Lane, Row, build_diagram, diagram_of_result
 from harness.report.svg import render_svg
 from harness.report.timeline import timeline_lines
-from harness.report.trace import Trace, TraceError, read_trace, write_trace
+from harness.report.trace import Trace, read_trace, write_trace
 
 __all__ = [
     "Diagram",

@@ -14,17 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from harness.errors import HarnessError
+from harness.errors import TraceError
 from harness.scenario.results import Failure, ScenarioResult
 from harness.sim.history import Message
 
 SCHEMA = "gadget-harness-trace"
 SCHEMA_VERSION = 1
 _LABEL = re.compile(r"^(?P<kind>drone|ide|http) (?P<name>\S+)(?: \((?:user )?(?P<id>[^)]*)\))?$")
-
-
-class TraceError(HarnessError):
-    """A trace file cannot be read: names the file and the line."""
 
 
 @dataclass(frozen=True)
