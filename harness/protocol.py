@@ -7,6 +7,7 @@ The contract itself is ``docs/socket-protocol.md``.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Final
 
@@ -150,6 +151,11 @@ class Defaults:
     TERMINATION_ACK_TIMEOUT: Final = 5.0
     TERMINATION_POLL_TIMEOUT: Final = 10.0
     TERMINATION_POLL_INTERVAL: Final = 0.1
+
+
+def token_hash(token: str) -> str:
+    """The stored form of a token (``apiTokenHash``, ``tokenHash``): hex sha256 of its UTF-8."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def ok(**fields: object) -> dict[str, object]:

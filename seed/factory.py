@@ -8,7 +8,6 @@ run, share one. Ids and tokens are always random.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from harness.protocol import (
     SEED_RUN_FIELD,
     Collection,
     DroneStatus,
+    token_hash,
 )
 from seed.runid import check_run_id, run_tag
 from seed.world import (
@@ -77,9 +77,7 @@ def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
-def hash_token(token: str) -> str:
-    """The stored form of a token: hex sha256 of its UTF-8 bytes."""
-    return hashlib.sha256(token.encode()).hexdigest()
+hash_token = token_hash  # the seed's historical name for the protocol's token hash
 
 
 def utc_now_ms() -> datetime:

@@ -11,26 +11,20 @@ Refusal reasons (``AuthRefused.code``):
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from harness.protocol import ErrorCode
+from harness.protocol import ErrorCode, token_hash
 from harness.relay.store import RegistrationDoc, Store, UserDoc
-from harness.relay.validation import CodeAuth, PayloadError, parse_auth
+from harness.relay.validation import CodeAuth, PayloadError, Refused, parse_auth
 
 __all__ = ["AuthRefused", "CodeIdentity", "DroneIdentity", "authenticate", "bearer_user",
            "token_hash"]
 
 
-class AuthRefused(Exception):
+class AuthRefused(Refused):
     """A refused connection; ``code`` is the ``connect_error`` message."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -41,11 +35,6 @@ class CodeIdentity:
 @dataclass(frozen=True)
 class DroneIdentity:
     registration: RegistrationDoc
-
-
-def token_hash(token: str) -> str:
-    """The hex sha256 of ``token``, as stored in ``apiTokenHash`` / ``tokenHash``."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _same(token: str, stored_hash: str) -> bool:

@@ -18,21 +18,12 @@ import socketio
 from harness.protocol import ErrorCode, Event, error
 from harness.relay.registry import CodeSession, DroneSession, SessionRegistry
 from harness.relay.store import Store
-from harness.relay.validation import PayloadError
+from harness.relay.validation import Refused
 from harness.settings import RelaySettings
 
 __all__ = ["Answer", "Refused", "RelayContext", "guarded", "single_payload"]
 
 logger = logging.getLogger(__name__)
-
-
-class Refused(Exception):
-    """A request the relay turns down; becomes ``{"ok": false, "error": code, ...}``."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class Answer(enum.Enum):
@@ -129,7 +120,7 @@ def guarded(event: str, handler: Handler) -> Handler:
     async def wrapper(sid: str, *args: Any) -> Any:
         try:
             return await handler(sid, single_payload(args))
-        except (PayloadError, Refused) as exc:
+        except Refused as exc:
             logger.debug("%s from %s: %s", event, sid, exc.code)
             return error(exc.code, exc.message)
         except Exception:

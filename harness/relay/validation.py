@@ -40,13 +40,20 @@ __all__ = [
 ]
 
 
-class PayloadError(ValueError):
-    """A payload the relay refuses; ``code`` is the protocol error code."""
+class Refused(Exception):
+    """A request the relay turns down; ``code`` is the protocol error code.
+
+    Becomes ``{"ok": false, "error": code, "message": message}`` (or a connect error).
+    """
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class PayloadError(Refused):
+    """A malformed payload: ``invalid-payload`` or ``invalid-id``."""
 
 
 @dataclass(frozen=True)
