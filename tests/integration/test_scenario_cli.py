@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from harness.env import LocalEnvironment
+from harness.protocol import ALL_COLLECTIONS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -60,3 +67,19 @@ def test_run_with_nothing_selected_exits_5() -> None:
     done = harness("run", "scenarios", "-k", "no-such-scenario")
     assert done.returncode == 5
     assert done.stdout == "no scenario selected\n"
+
+
+async def test_run_against_an_external_relay_seeds_and_cleans_up_after_itself(
+        relay_env: LocalEnvironment, relay_mongo: AsyncMongoClient[Any],
+        tmp_path: Path) -> None:
+    db = relay_mongo[relay_env.database]
+    before = {name: await db[name].count_documents({}) for name in ALL_COLLECTIONS}
+    done = await asyncio.to_thread(
+        harness, "run", "scenarios/delivery/full-work-order.scenario.yaml",
+        "--env", "external", "--relay-url", relay_env.relay_url,
+        "--mongo-uri", relay_env.mongo_uri, "--database", relay_env.database,
+        "--admin-token", relay_env.admin_token or "", "--report", str(tmp_path / "report"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"environment: external: relay at {relay_env.relay_url}" in done.stdout
+    after = {name: await db[name].count_documents({}) for name in ALL_COLLECTIONS}
+    assert after == before  # the run's world, work orders included, is gone again
