@@ -1,0 +1,21 @@
+"""Every subcommand in the lazy command table loads and answers --help."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from harness.cli import _COMMANDS, harness
+
+
+@pytest.mark.parametrize("name", sorted(_COMMANDS))
+def test_subcommand_loads_and_shows_help(name: str) -> None:
+    result = CliRunner().invoke(harness, [name, "--help"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Usage: harness {name}")
+
+
+def test_unknown_subcommand_is_refused_with_its_name() -> None:
+    result = CliRunner().invoke(harness, ["nope"])
+    assert result.exit_code == 2
+    assert "No such command 'nope'" in result.output
