@@ -78,6 +78,16 @@ class IdeHandlers:
                           f"{event}: chat session {chat_session_id} is another user's")
         return registration, chat
 
+    async def _lock_request(self, sid: str, event: str, data: Any
+                            ) -> tuple[CodeSession, RegistrationDoc, ChatSessionDoc]:
+        """The checks shared by lock and release: who asks, for which drone and chat."""
+        session = self._code_session(sid, event)
+        request = parse_lock_request(event, data)
+        registration, chat = await self._resolve(event, session.user_id,
+                                                 request.registration_id,
+                                                 request.chat_session_id)
+        return session, registration, chat
+
     def _live_drone(self, event: str, registration_id: str) -> DroneSession:
         drone = self._ctx.registry.drone_by_registration(registration_id)
         if drone is None:
@@ -109,11 +119,7 @@ class IdeHandlers:
         """Lock a drone for a chat session: reserve in the db, ask the drone, confirm."""
         event = Event.REQUEST_SESSION_LOCK
         ctx = self._ctx
-        session = self._code_session(sid, event)
-        request = parse_lock_request(event, data)
-        registration, chat = await self._resolve(event, session.user_id,
-                                                 request.registration_id,
-                                                 request.chat_session_id)
+        session, registration, chat = await self._lock_request(sid, event, data)
         drone = self._live_drone(event, registration.id)
         if registration.locked_by == chat.id:
             return ok()
@@ -143,11 +149,7 @@ class IdeHandlers:
         """Clear the chat session's lock and tell the drone (without waiting for its ack)."""
         event = Event.RELEASE_SESSION_LOCK
         ctx = self._ctx
-        session = self._code_session(sid, event)
-        request = parse_lock_request(event, data)
-        registration, chat = await self._resolve(event, session.user_id,
-                                                 request.registration_id,
-                                                 request.chat_session_id)
+        session, registration, chat = await self._lock_request(sid, event, data)
         not_locked = Refused(ErrorCode.NOT_LOCKED,
                              f"{event}: chat session {chat.id} does not hold drone "
                              f"{registration.id}")

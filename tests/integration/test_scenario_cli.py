@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+from _harness_cli import run_harness as harness
 from pymongo import AsyncMongoClient
 
 from harness.env import LocalEnvironment
 from harness.protocol import ALL_COLLECTIONS
-
-REPO = Path(__file__).resolve().parents[2]
 
 FAILING = """\
 name: expects a refusal
@@ -26,11 +23,6 @@ steps:
       payload: {chatSessionId: "${chat_sessions[0].id}"}
       ack: {ok: false}
 """
-
-
-def harness(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_run_selects_with_k_and_exits_0_when_all_pass() -> None:

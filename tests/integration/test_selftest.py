@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from _harness_cli import run_harness as harness
 from conftest import FAST_SETTINGS
 
 from harness.env import LocalEnvironment
 from harness.scenario import load_file
 from harness.selftest import run_selftest
-
-REPO = Path(__file__).resolve().parents[2]
 
 TERMINATE = """\
 name: terminate
@@ -42,11 +39,6 @@ steps:
       payload: {chatSessionId: "${chat_sessions[0].id}"}
       ack: {ok: true}
 """
-
-
-def harness(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_selftest_catches_a_switch_and_names_the_problem(tmp_path: Path) -> None:
