@@ -37,17 +37,29 @@ class Answer(enum.Enum):
 
 @dataclass
 class RelayContext:
-    """Shared state of one relay. ``registration_lock`` serialises connect/disconnect."""
+    """Shared state of one relay.
+
+    ``registration_lock`` serialises a registration's connects and disconnects;
+    ``lock_request_lock`` its lock requests (section 4: one at a time, each settled by the
+    drone before the next reads the lock). ``pending_locks`` holds the registrations whose
+    lock request is waiting for the drone's ack.
+    """
 
     sio: socketio.AsyncServer
     store: Store
     registry: SessionRegistry
     settings: RelaySettings
+    pending_locks: set[str] = field(default_factory=set)
     _registration_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _lock_request_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     def registration_lock(self, registration_id: str) -> asyncio.Lock:
         """The lock that orders connects and disconnects of one registration."""
         return self._registration_locks.setdefault(registration_id, asyncio.Lock())
+
+    def lock_request_lock(self, registration_id: str) -> asyncio.Lock:
+        """The lock that orders the ``requestSessionLock`` requests of one registration."""
+        return self._lock_request_locks.setdefault(registration_id, asyncio.Lock())
 
     async def notify(self, sessions: Iterable[CodeSession], event: str,
                      payload: dict[str, Any]) -> None:

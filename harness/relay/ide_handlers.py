@@ -116,31 +116,42 @@ class IdeHandlers:
         return ok()
 
     async def request_session_lock(self, sid: str, data: Any) -> dict[str, object]:
-        """Lock a drone for a chat session: reserve in the db, ask the drone, confirm."""
+        """Lock a drone for a chat session once the drone accepts; one request at a time.
+
+        A request that arrives while another for the same drone waits for the drone's ack
+        waits until that one is settled, then reads the lock afresh (section 4): it is
+        never answered ok unless the drone accepted. ``lockedBy`` is written only then.
+        """
         event = Event.REQUEST_SESSION_LOCK
         ctx = self._ctx
         session, registration, chat = await self._lock_request(sid, event, data)
-        drone = self._live_drone(event, registration.id)
-        if registration.locked_by == chat.id:
-            return ok()
-        if registration.locked_by is not None or not await ctx.store.reserve_lock(
-                registration.id, chat.id):
+        async with ctx.lock_request_lock(registration.id):
             current = await ctx.store.registration(registration.id)
-            if current is not None and current.locked_by == chat.id:
+            if current is None:
+                raise Refused(ErrorCode.NOT_FOUND,
+                              f"{event}: no drone registration {registration.id}")
+            drone = self._live_drone(event, registration.id)
+            if current.locked_by == chat.id:
                 return ok()
-            raise Refused(ErrorCode.DRONE_LOCKED,
-                          f"{event}: drone {registration.id} is locked by another chat session")
-        answer = await ctx.ask_drone(drone, Event.REQUEST_SESSION_LOCK,
-                                     {"chatSessionId": chat.id, "projectId": chat.project_id},
-                                     ctx.settings.drone_ack_timeout)
-        if answer is not Answer.ACCEPTED:
-            await ctx.store.release_lock(registration.id, chat.id, None)
-            ctx.cache_lock(registration.id, None, only_if=chat.id)
-            raise _refusal(answer, event, "the lock")
-        if not await ctx.store.confirm_lock(registration.id, chat.id):
-            raise Refused(ErrorCode.DRONE_OFFLINE,
-                          f"{event}: drone {registration.id} went offline while locking")
-        ctx.cache_lock(registration.id, chat.id)
+            if current.locked_by is not None:
+                raise Refused(ErrorCode.DRONE_LOCKED,
+                              f"{event}: drone {registration.id} is locked by another chat "
+                              "session")
+            ctx.pending_locks.add(registration.id)
+            try:
+                answer = await ctx.ask_drone(
+                    drone, Event.REQUEST_SESSION_LOCK,
+                    {"chatSessionId": chat.id, "projectId": chat.project_id},
+                    ctx.settings.drone_ack_timeout)
+                if answer is not Answer.ACCEPTED:
+                    raise _refusal(answer, event, "the lock")
+                if not await ctx.store.take_lock(registration.id, chat.id):
+                    raise Refused(ErrorCode.DRONE_OFFLINE,
+                                  f"{event}: drone {registration.id} went offline while "
+                                  "locking")
+                ctx.cache_lock(registration.id, chat.id)
+            finally:
+                ctx.pending_locks.discard(registration.id)
         logger.info("drone %s locked by chat session %s", registration.id, chat.id)
         await ctx.drone_status(session.user_id, registration.id, DroneStatus.BUSY)
         return ok()

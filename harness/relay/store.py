@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from bson import ObjectId
-from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument
+from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
@@ -229,19 +229,13 @@ class Store:
             {"$set": {"status": WorkOrderStatus.ABORTED, "completedAt": now}})
         return changed.modified_count, aborted.modified_count
 
-    async def reserve_lock(self, registration_id: str, chat_session_id: str) -> bool:
-        """Atomically set ``lockedBy`` if the registration is unlocked; False if taken."""
-        doc = await self._db[Collection.DRONE_REGISTRATIONS].find_one_and_update(
-            {"_id": _oid(registration_id), "lockedBy": None},
-            {"$set": {"lockedBy": _oid(chat_session_id)}},
-            return_document=ReturnDocument.AFTER)
-        return doc is not None
-
-    async def confirm_lock(self, registration_id: str, chat_session_id: str) -> bool:
-        """``status: busy`` while ``chat_session_id`` still holds the lock; False otherwise."""
+    async def take_lock(self, registration_id: str, chat_session_id: str) -> bool:
+        """``lockedBy`` and ``status: busy``, atomically, if the registration is unlocked and
+        not offline (the drone did not disconnect meanwhile); False otherwise."""
         result = await self._db[Collection.DRONE_REGISTRATIONS].update_one(
-            {"_id": _oid(registration_id), "lockedBy": _oid(chat_session_id)},
-            {"$set": {"status": DroneStatus.BUSY}})
+            {"_id": _oid(registration_id), "lockedBy": None,
+             "status": {"$ne": DroneStatus.OFFLINE}},
+            {"$set": {"lockedBy": _oid(chat_session_id), "status": DroneStatus.BUSY}})
         return result.matched_count == 1
 
     async def release_lock(self, registration_id: str, chat_session_id: str,

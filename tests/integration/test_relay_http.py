@@ -150,6 +150,36 @@ async def test_termination_errors_before_asking_the_drone(
         409, "drone-disconnected")
 
 
+async def test_another_users_drone_is_403_whatever_its_state(
+        clients: Clients, relay_env: LocalEnvironment, db: AsyncDatabase[Any],
+        wide_world: World) -> None:
+    # Section 8: ownership before state, so nothing about another user's drone leaks.
+    me, other = wide_world.users
+    offline, spare = wide_world.drones_of(other.id)
+    their_chat = wide_world.chat_sessions_of(other.id)[0]
+
+    async def forbidden_to_me(registration_id: str, state: str) -> None:
+        for method, terminate in (("GET", False), ("POST", True)):
+            url = _registration_url(relay_env, registration_id, terminate=terminate)
+            got = _error(await http(method, url, token=me.token))
+            assert got == (403, "forbidden"), (state, method, got)
+
+    doc = await db.droneRegistrations.find_one({"_id": ObjectId(offline.id)})
+    assert doc is not None and doc["status"] == "offline"
+    await forbidden_to_me(offline.id, "offline")
+    await db.droneRegistrations.update_one({"_id": ObjectId(spare.id)},
+                                           {"$set": {"status": "online"}})
+    await forbidden_to_me(spare.id, "online without a socket")
+    their_ide = await clients.ide(other.token, "their-ide")
+    live = await clients.drone(offline.id, offline.token, answers={"requestTermination": True})
+    await forbidden_to_me(offline.id, "online")
+    lock = {"registrationId": offline.id, "chatSessionId": their_chat.id}
+    assert await their_ide.call("requestSessionLock", lock) == {"ok": True}
+    await forbidden_to_me(offline.id, "busy")
+    await live.barrier()
+    assert live.events("requestTermination") == []
+
+
 # -- introspection ------------------------------------------------------------------------------
 
 

@@ -291,3 +291,32 @@ async def test_ide_events_from_a_drone_socket_are_forbidden(clients: Clients, id
     for event in ("openChatSession", "requestSessionLock", "releaseSessionLock",
                   "submitPrompt"):
         assert _error(await drone.call(event, {"chatSessionId": ids.chat.id})) == "forbidden"
+
+
+async def test_a_retry_while_the_drone_has_not_acked_is_not_ok_before_the_drone_refuses(
+        clients: Clients, db: AsyncDatabase[Any], ids: Ids) -> None:
+    # Section 4: a lock request that overlaps a pending one is never answered ok unless
+    # the drone accepted; the reference relay makes the retry wait for the first to settle.
+    gate = asyncio.Event()
+
+    async def slow_no(_: Any) -> bool:
+        await gate.wait()
+        return False
+
+    ide = await clients.ide(ids.token)
+    drone = await clients.drone(ids.drone.id, ids.drone.token,
+                                answers={"requestSessionLock": slow_no})
+    lock = _lock(ids.drone.id, ids.chat.id)
+    first = asyncio.create_task(ide.call("requestSessionLock", lock))
+    await drone.wait_for("requestSessionLock")
+    retry = asyncio.create_task(ide.call("requestSessionLock", lock))
+    done, _ = await asyncio.wait({retry}, timeout=0.3)
+    assert not done, f"the retry was answered while the first waited: {retry.result()}"
+    gate.set()
+
+    assert _error(await first) == "drone-rejected"
+    # the retry is then handled as usual: the drone is asked again (and refuses again)
+    assert _error(await retry) == "drone-rejected"
+    assert len(drone.events("requestSessionLock")) == 2
+    doc = await _registration(db, ids.drone.id)
+    assert (doc["status"], doc["lockedBy"]) == ("online", None)
