@@ -144,6 +144,23 @@ class Route:
     DEBUG_SESSIONS: Final = API_PREFIX + "/debug/sessions"
 
 
+class SessionMap:
+    """The four maps of the introspection answer (contract sections 3 and 10)."""
+
+    SESSIONS: Final = "sessions"  # by socket id
+    DRONES_BY_REGISTRATION: Final = "dronesByRegistration"
+    CODE_SESSIONS_BY_USER: Final = "codeSessionsByUser"
+    CODE_SESSIONS_BY_CHAT_SESSION: Final = "codeSessionsByChatSession"
+
+
+SESSION_MAPS: Final = (
+    SessionMap.SESSIONS,
+    SessionMap.DRONES_BY_REGISTRATION,
+    SessionMap.CODE_SESSIONS_BY_USER,
+    SessionMap.CODE_SESSIONS_BY_CHAT_SESSION,
+)
+
+
 class Defaults:
     """Protocol default timings, in seconds."""
 

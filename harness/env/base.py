@@ -38,6 +38,12 @@ class Environment(Protocol):
         """True when ``restart_relay`` can restart the relay mid-scenario."""
         ...
 
+    @property
+    def reference_relay(self) -> bool:
+        """True when the relay under test is the harness's reference relay with its own
+        choices (no ``--variant``): scenarios marked ``reference_only`` run only there."""
+        ...
+
     def describe(self) -> str:
         """One line naming the environment and its database, for summaries."""
         ...

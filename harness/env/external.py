@@ -61,6 +61,11 @@ class ExternalEnvironment:
         """An external relay cannot be restarted by the harness."""
         return False
 
+    @property
+    def reference_relay(self) -> bool:
+        """Someone else's relay: only the contract is asserted, never our relay's choices."""
+        return False
+
     def describe(self) -> str:
         """One line for summaries (password masked)."""
         return (f"external: relay at {self._relay_url}, database {self._database} "

@@ -56,6 +56,11 @@ class RelayOwningEnvironment:
         """The harness owns the relay, so it can restart it."""
         return True
 
+    @property
+    def reference_relay(self) -> bool:
+        """The reference relay, unless a ``--variant`` makes it take another allowed answer."""
+        return not self._settings.variants
+
     async def start(self) -> None:
         """Bring everything up (subclasses)."""
         raise NotImplementedError

@@ -140,6 +140,11 @@ class BackgroundEnvironment:
         """Whether the wrapped environment can restart its relay."""
         return self._require().supports_restart
 
+    @property
+    def reference_relay(self) -> bool:
+        """Whether the wrapped environment runs the reference relay with its own choices."""
+        return self._require().reference_relay
+
     def describe(self) -> str:
         """The wrapped environment's description."""
         return self._require().describe()

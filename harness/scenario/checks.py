@@ -139,10 +139,14 @@ async def check_db(run: Run, step: Step) -> None:
 async def _check_sessions(run: Run, spec: dict[str, Any]) -> str | None:
     """None when the maps match ``spec``, else what is wrong; raises ``StepSkipped``."""
     snapshot = await fetch_sessions(run.env.relay_url, run.env.admin_token)
+    if snapshot.refused:
+        raise fail(f"cannot check the relay's session maps: {snapshot.reason}", kind="error")
     if not snapshot.available:
         raise StepSkipped(snapshot.reason)
     name = spec["map"]
     keys = snapshot.keys(name)
+    if keys is None:
+        raise StepSkipped(snapshot.missing(name))
     for key in run.render(spec.get("has", [])):
         if str(key) not in keys:
             return f"the relay's {name} map lacks {key} (keys: {', '.join(keys) or 'none'})"

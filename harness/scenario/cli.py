@@ -23,7 +23,9 @@ from harness.cli_options import (
 )
 from harness.env import ENVIRONMENT_KINDS, open_environment
 from harness.env.base import Environment
-from harness.errors import ScenarioError
+from harness.errors import EnvError, ScenarioError
+from harness.protocol import SESSION_MAPS
+from harness.scenario.introspection import fetch_sessions
 from harness.scenario.loader import find_scenario_files, load_file, load_paths
 from harness.scenario.model import Scenario
 from harness.scenario.results import ScenarioResult
@@ -69,6 +71,7 @@ async def run_all(scenarios: list[Scenario], env: Environment, console: Console,
     await env.start()
     try:
         console.print(f"environment: {env.describe()}", soft_wrap=True, markup=False)
+        await _introspection_preflight(env, console)
         with progress:
             task = progress.add_task("starting", total=len(scenarios), failures="")
             for scenario in scenarios:
@@ -86,6 +89,42 @@ async def run_all(scenarios: list[Scenario], env: Environment, console: Console,
     finally:
         await env.stop()
     return results
+
+
+async def _introspection_preflight(env: Environment, console: Console) -> None:
+    """Say once, before anything runs, whether the leak checks can read the relay's maps.
+
+    Raises ``EnvError`` when the endpoint refuses the admin token (401/403): a wrong token
+    must not pass as "this relay has no introspection" and silently skip every leak check.
+    """
+    snapshot = await fetch_sessions(env.relay_url, env.admin_token)
+    if snapshot.refused:
+        raise EnvError(f"introspection: {snapshot.reason}; the leak checks cannot run")
+    if not snapshot.available:
+        console.print(f"introspection: leak checks and check_sessions steps will be skipped: "
+                      f"{snapshot.reason}", soft_wrap=True, markup=False, style="yellow")
+        return
+    unknown = [name for name in SESSION_MAPS if snapshot.keys(name) is None]
+    if unknown:
+        console.print(f"introspection: checks of {', '.join(unknown)} will be skipped: the "
+                      f"relay's answer does not name them (it names: "
+                      f"{', '.join(snapshot.names) or 'none'})",
+                      soft_wrap=True, markup=False, style="yellow")
+
+
+def skipped_checks(results: list[ScenarioResult]) -> list[str]:
+    """The checks skipped in these results, one line each with how many scenarios."""
+    counts: dict[str, int] = {}
+    for result in results:
+        if result.status == "skipped":
+            continue
+        notes = {note for note in result.notes if " skipped: " in note}
+        notes |= {f"{step.step.kind} steps skipped: {step.note}"
+                  for step in result.flat_steps() if step.status == "skipped" and step.note}
+        for note in notes:
+            counts[note] = counts.get(note, 0) + 1
+    return [f"{note} (in {count} scenario{'s' if count > 1 else ''})"
+            for note, count in counts.items()]
 
 
 def summary_table(results: list[ScenarioResult]) -> Table:
@@ -166,11 +205,13 @@ def run_command(paths: tuple[Path, ...], expression: str | None, env_kind: str,
     console.print()
     console.print(summary_table(results))
     _write_reports(console, results, report_dir, junit_xml)
+    for line in skipped_checks(results):
+        console.print(f"not checked: {line}", soft_wrap=True, markup=False, style="yellow")
     skipped = len(scenarios) - len(results)
     tail = f", {skipped} not run" if skipped else ""
     skips = sum(1 for r in results if r.status == "skipped")
     if skips:
-        tail += f", {skips} skipped (the environment cannot run them)"
+        tail += f", {skips} skipped (see the table)"
     console.print(f"{len(results) - len(failed) - skips} passed, {len(failed)} failed{tail} "
                   f"in {elapsed:.2f} s")
     if failed or skipped:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import defaultdict
@@ -27,7 +28,8 @@ class Run:
     """One run: the scenario, its environment, database, world, actors and history.
 
     ``cursors[actor]`` is the history seq after the last message an ``expect`` consumed for
-    that actor; the next ``expect`` and ``expect_nothing`` look only after it.
+    that actor; the next ``expect`` and ``expect_nothing`` look only after it. Each branch of
+    a ``parallel`` step works on a ``fork`` with cursors of its own.
     """
 
     scenario: Scenario
@@ -38,6 +40,16 @@ class Run:
     cast: Cast
     templates: TemplateContext
     cursors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def fork(self) -> Run:
+        """A branch of a ``parallel`` step: everything shared but the cursors, copied."""
+        return dataclasses.replace(self, cursors=defaultdict(int, self.cursors))
+
+    def join(self, branches: list[Run]) -> None:
+        """After the branches: each actor's cursor is the furthest any branch moved it."""
+        for branch in branches:
+            for name, cursor in branch.cursors.items():
+                self.cursors[name] = max(self.cursors[name], cursor)
 
     def elapsed(self, message: Message | None = None) -> float:
         """Seconds since the run started (at ``message``, when given)."""

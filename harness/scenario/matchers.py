@@ -13,10 +13,16 @@ start with ``$`` is a matcher; several operators in one mapping must all hold:
     {$len: n}        length n, or {min: a, max: b}, of a string, list or mapping
     {$absent: true}  as a mapping value: the key must not be present
     {$capture: name} anything, saved as ``${capture.name}`` when the whole match succeeds
+    {$one_of: [a, b]} any one of the alternatives (each a value or matcher); the first that
+                     matches gives the captures. For points where relays may differ.
+    {$rfc3339: true} an RFC 3339 date-time string with any offset (``Z`` included); in the
+                     database (``check_db``) a BSON date too, which is shown as RFC 3339
+    {$with_id: v}    a mapping carrying its id (matched by v) under ``id`` or ``_id``
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from collections.abc import Mapping
@@ -25,7 +31,12 @@ from typing import Any
 
 from harness.protocol import is_object_id
 
-OPERATORS = ("$exact", "$subset", "$regex", "$type", "$any", "$len", "$absent", "$capture")
+OPERATORS = ("$exact", "$subset", "$regex", "$type", "$any", "$len", "$absent", "$capture",
+             "$one_of", "$rfc3339", "$with_id")
+# RFC 3339 section 5.6 date-time: full-date "T" full-time, the offset required (Z or +hh:mm).
+_RFC3339 = re.compile(
+    r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt ]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)"
+    r"(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)")
 TYPES = ("string", "integer", "number", "boolean", "null", "object", "array", "objectid")
 
 
@@ -106,7 +117,16 @@ def _check_operator(op: str, arg: Any, path: str) -> list[tuple[str, str]]:
         if unknown or not names:
             return bad(f"unknown type {unknown[0] if unknown else arg!r}; "
                        f"allowed: {', '.join(TYPES)}")
-    elif op in ("$any", "$absent"):
+    elif op == "$one_of":
+        if not isinstance(arg, list) or len(arg) < 2:
+            return bad("needs a list of at least two alternatives")
+        errors: list[tuple[str, str]] = []
+        for item in arg:
+            errors += check(item, path)
+        return errors
+    elif op == "$with_id":
+        return check(arg, path)
+    elif op in ("$any", "$absent", "$rfc3339"):
         if arg is not True:
             return bad("write true")
     elif op == "$len":
@@ -209,6 +229,30 @@ def _operator(op: str, arg: Any, actual: Any, path: str,
     if op == "$capture":
         captures[arg] = actual
         return []
+    if op == "$one_of":
+        for alternative in arg:
+            trial: dict[str, Any] = {}
+            if not _match(alternative, actual, path, trial, exact=False):
+                captures.update(trial)
+                return []
+        return [Mismatch(path, "one of " + " | ".join(_short(a, 40) for a in arg), actual)]
+    if op == "$rfc3339":
+        if isinstance(actual, str) and _is_rfc3339(actual):
+            return []
+        return [Mismatch(path, "an RFC 3339 date-time (e.g. 2025-01-01T10:00:00Z)", actual)]
+    if op == "$with_id":
+        if not isinstance(actual, dict):
+            return [Mismatch(path, "a mapping with an id (id or _id)", actual)]
+        keys = [k for k in ("id", "_id") if k in actual]
+        if not keys:
+            return [Mismatch(_join(path, "id"), f"an id under id or _id: {_short(arg)}", None,
+                             missing=True)]
+        out = []
+        for key in keys:
+            out = _match(arg, actual[key], _join(path, key), captures, exact=False)
+            if not out:
+                return []
+        return out
     if op == "$absent":  # a mapping judges its own keys; reaching here means a value exists
         return [Mismatch(path, "nothing (absent)", actual)]
     return []  # $any
@@ -230,6 +274,16 @@ def _subset_list(expected: list[Any], actual: Any, path: str,
         else:
             out.append(Mismatch(path, f"an item matching {_short(want)}", actual))
     return out
+
+
+def _is_rfc3339(text: str) -> bool:
+    if not _RFC3339.fullmatch(text):
+        return False
+    try:  # the pattern admits 31 February; the calendar does not (leap seconds aside)
+        datetime.date.fromisoformat(text[:10])
+    except ValueError:
+        return False
+    return True
 
 
 def _has_type(value: Any, name: str) -> bool:

@@ -98,6 +98,7 @@ class Scenario:
     description: str = ""
     tags: tuple[str, ...] = ()
     expect_violations: tuple[str, ...] = ()
+    reference_only: str | None = None  # why only the reference relay must pass it
     timeout: float = 60.0
     settle: float = 2.0
 

@@ -14,7 +14,8 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from harness.env.base import Environment
-from harness.errors import ExpectationFailed, HarnessError, ScenarioTimeout
+from harness.errors import EnvError, ExpectationFailed, HarnessError, ScenarioTimeout
+from harness.protocol import SESSION_MAPS
 from harness.scenario import checks, setdb, steps
 from harness.scenario.actors import build_cast
 from harness.scenario.context import Run
@@ -102,7 +103,12 @@ async def _sequence(run: Run, children: tuple[Step, ...], into: list[StepResult]
 
 
 async def _parallel(run: Run, step: Step, result: StepResult) -> None:
-    tasks = [asyncio.ensure_future(execute(run, child)) for child in step.children]
+    # Each branch reads the history from where the parallel step began, with a cursor of
+    # its own: a branch that matches late events must not move another branch past events
+    # it has yet to match (an ack may arrive before or after a stream; contract 11.4).
+    branches = [run.fork() for _ in step.children]
+    tasks = [asyncio.ensure_future(execute(branch, child))
+             for branch, child in zip(branches, step.children, strict=True)]
     try:
         pending = set(tasks)
         while pending:
@@ -113,6 +119,7 @@ async def _parallel(run: Run, step: Step, result: StepResult) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        run.join(branches)
     for child, task in zip(step.children, tasks, strict=True):
         if task.cancelled():
             result.children.append(StepResult(child, status="cancelled",
@@ -179,10 +186,14 @@ async def run_scenario(scenario: Scenario, env: Environment, *,
 
 
 def _unsupported(scenario: Scenario, env: Environment) -> str | None:
-    """Why ``env`` cannot run ``scenario`` at all (it restarts the relay), else None."""
+    """Why ``env`` cannot run ``scenario`` at all (it asserts a choice of the reference relay,
+    or restarts the relay), else None."""
     def restarts(steps: tuple[Step, ...]) -> bool:
         return any(s.kind == "restart_relay" or restarts(s.children) for s in steps)
 
+    if scenario.reference_only and not env.reference_relay:
+        return f"skipped: reference relay only ({scenario.reference_only}); the relay under " \
+               f"test is not the reference relay with its own choices ({env.describe()})"
     if env.supports_restart or not restarts(scenario.steps):
         return None
     return f"skipped: the scenario restarts the relay, which this environment cannot do " \
@@ -273,13 +284,18 @@ async def _leaks(run: Run, result: ScenarioResult) -> list[Violation]:
     deadline = loop.time() + LEAK_WAIT
     while True:
         snapshot = await fetch_sessions(run.env.relay_url, run.env.admin_token)
+        if snapshot.refused:
+            raise EnvError(f"the leak checks cannot run: {snapshot.reason}")
         if not snapshot.available:
             result.notes.append(f"leak checks skipped: {snapshot.reason}")
             return []
         leaks = check_leaks({"maps": snapshot.maps}, ours)
         if not leaks or loop.time() >= deadline:
+            result.notes += [f"leak checks of {name} skipped: {snapshot.missing(name)}"
+                             for name in SESSION_MAPS if snapshot.keys(name) is None]
             return leaks
-        if not any(key in sockets for name in snapshot.maps or {} for key in snapshot.keys(name)):
+        if not any(key in sockets for name in snapshot.names
+                   for key in snapshot.keys(name) or ()):
             deadline = min(deadline, loop.time() + LEAK_GRACE)
         await asyncio.sleep(checks.POLL_INTERVAL)
 

@@ -80,7 +80,7 @@ DIAGNOSES: Mapping[str, Diagnosis] = {
             Clue("an index kept an entry after its client left",
                  rf"the relay's {_INDEXES} map still holds {_ID}"),
             Clue("the relay still routes to a drone that left",
-                 rf"with \S+ .*, though {_DRONE} is not connected"),
+                 rf"(?:with|got refused) \S+ .*, though {_DRONE} is not connected"),
         ),
     ),
 }

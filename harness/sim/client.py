@@ -16,7 +16,7 @@ import engineio
 
 from harness.errors import ConfigError, EnvError, ExpectationFailed, ScenarioTimeout
 from harness.sim._socket import CONNECTION_ERRORS, TRANSPORTS, Link, Reply, Transport
-from harness.sim.errors import AckTimeout, ConnectRefused
+from harness.sim.errors import AckTimeout, ConnectRefused, refusal_reason
 from harness.sim.history import ActorKind, Direction, Message, MessageHistory
 
 __all__ = ["SimClient"]
@@ -164,9 +164,10 @@ class SimClient:
         except CONNECTION_ERRORS as exc:
             await link.release()
             if link.refused:
-                reason = link.refusal or "refused"
-                self._record("connect-error", "connect_error", reason, link=link)
-                raise ConnectRefused(self.name, reason) from exc
+                message = link.refusal or "refused"
+                reason = refusal_reason(message)
+                self._record("connect-error", "connect_error", message, link=link)
+                raise ConnectRefused(self.name, reason, message) from exc
             if isinstance(exc.__cause__, engineio.exceptions.ConnectionError):
                 why = str(exc)
                 self._record("connect-error", "connect_error", why, link=link, stage="transport")

@@ -40,8 +40,8 @@ def test_run_exits_1_and_tells_the_story_of_a_failure(tmp_path: Path) -> None:
     done = harness("run", str(path))
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"FAILED {path}::expects a refusal" in done.stdout
-    assert "the relay accepted openChatSession from ide ide (user" in done.stdout
-    assert "but a refusal was expected" in done.stdout
+    assert "the ack of openChatSession from ide ide (user" in done.stdout
+    assert "): expected a refusal, got ok {\"ok\": true}" in done.stdout
     assert "0 passed, 1 failed" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
 

@@ -207,9 +207,9 @@ async def test_an_offline_answer_for_a_connected_drone_is_named(
     assert result.failure is not None and result.failure.step == "step 3 (emit)"
     drone_id = result.actor_labels["d0"].split("(")[1].rstrip(")")
     message = result.failure.message
-    assert message.startswith("the relay answered requestSessionLock from ide ide (user ")
-    assert f"with error 'drone-offline': requestSessionLock: drone {drone_id} has no live " \
-           f"connection, but drone d0 ({drone_id}) is connected as " in message
+    assert message.startswith("the ack of requestSessionLock from ide ide (user ")
+    assert f"expected ok, got refused 'drone-offline' ('requestSessionLock: drone {drone_id} " \
+           f"has no live connection'), but drone d0 ({drone_id}) is connected as " in message
     assert message.endswith(f"; requestSessionLock never reached drone d0 ({drone_id})")
     other = LOCK_ONLY.format(extra="").replace("ack: {$any: true}",
                                                "ack: {ok: false, error: drone-rejected}")
@@ -217,10 +217,10 @@ async def test_an_offline_answer_for_a_connected_drone_is_named(
     assert result.failure is not None
     drone_id = result.actor_labels["d0"].split("(")[1].rstrip(")")
     message = result.failure.message
-    assert message.startswith("the relay refused requestSessionLock from ide ide (user ")
-    assert "with drone-offline ('requestSessionLock: drone " in message
-    assert "not as expected: at error: expected \"drone-rejected\", got \"drone-offline\", " \
-           f"but drone d0 ({drone_id}) is connected as " in message
+    assert message.startswith("the ack of requestSessionLock from ide ide (user ")
+    assert "expected refused 'drone-rejected', got refused 'drone-offline' " \
+           "('requestSessionLock: drone " in message
+    assert f"connection'), but drone d0 ({drone_id}) is connected as " in message
 
 
 async def test_an_emit_sent_without_ack_is_not_an_unanswered_emit(

@@ -109,7 +109,7 @@ def test_unknown_field_in_a_step() -> None:
               event: openChatSession
               payloads: {}
         """) == ['x.scenario.yaml:8: step 1 (emit "open"): unknown field \'payloads\'; '
-                 "allowed: actor, event, payload, ack, no_ack, timeout, negative"]
+                 "allowed: actor, event, payload, ack, no_ack, may_ignore, timeout, negative"]
 
 
 def test_wrong_types_and_values_say_what_is_allowed() -> None:
@@ -234,7 +234,8 @@ def test_bad_matchers_are_errors_at_load_time() -> None:
                 both: {$any: true, plain: 1}
         """) == [
         "x.scenario.yaml:8: step 1 (emit), field ack.ok: unknown matcher '$regx'; allowed: "
-        "$exact, $subset, $regex, $type, $any, $len, $absent, $capture",
+        "$exact, $subset, $regex, $type, $any, $len, $absent, $capture, $one_of, $rfc3339, "
+        "$with_id",
         "x.scenario.yaml:9: step 1 (emit), field ack.id: $type: unknown type 'uuid'; allowed: "
         "string, integer, number, boolean, null, object, array, objectid",
         "x.scenario.yaml:10: step 1 (emit), field ack.n: $len: write a count >= 0 or "

@@ -25,6 +25,15 @@ OID = "0123456789abcdef01234567"
     ({"$len": {"min": 1, "max": 2}}, "ab"),
     ({"gone": {"$absent": True}}, {"other": 1}),
     (1, 1.0),
+    ({"$one_of": [{"ok": True}, {"error": "forbidden"}]}, {"ok": False, "error": "forbidden"}),
+    ({"$one_of": ["invalid-payload", "invalid-id"]}, "invalid-id"),
+    ({"$rfc3339": True}, "2025-01-01T10:00:00Z"),
+    ({"$rfc3339": True}, "2025-01-01T10:00:00.123456+00:00"),
+    ({"$rfc3339": True}, "2024-02-29t23:59:60.5-07:30"),               # leap day, leap second
+    ({"$with_id": OID}, {"id": OID, "prompt": "x"}),
+    ({"$with_id": OID}, {"_id": OID}),
+    ({"$with_id": {"$type": "objectid"}, "$subset": {"status": "running"}},
+     {"_id": OID, "status": "running", "extra": 1}),
 ])
 def test_matches(expected: Any, actual: Any) -> None:
     assert match(expected, actual).ok
@@ -46,6 +55,20 @@ def test_matches(expected: Any, actual: Any) -> None:
                                           'got [{"a": 1}]'),
     (True, 1, "at value: expected true, got 1"),
     ({"seq": 0}, "text", 'at value: expected a mapping, got "text"'),
+    ({"$one_of": ["a", {"$type": "integer"}]}, "b",
+     'at value: expected one of "a" | {"$type": "integer"}, got "b"'),
+    ({"$rfc3339": True}, "2025-01-01 10:00:00",                       # no offset
+     'at value: expected an RFC 3339 date-time (e.g. 2025-01-01T10:00:00Z), '
+     'got "2025-01-01 10:00:00"'),
+    ({"$rfc3339": True}, "2025-02-30T10:00:00Z",
+     'at value: expected an RFC 3339 date-time (e.g. 2025-01-01T10:00:00Z), '
+     'got "2025-02-30T10:00:00Z"'),
+    ({"$rfc3339": True}, 20250101,
+     "at value: expected an RFC 3339 date-time (e.g. 2025-01-01T10:00:00Z), got 20250101"),
+    ({"$with_id": OID}, {"prompt": "x"},
+     f'at id: expected an id under id or _id: "{OID}", got nothing (missing)'),
+    ({"$with_id": OID}, {"id": "ffffffffffffffffffffffff"},
+     f'at id: expected "{OID}", got "ffffffffffffffffffffffff"'),
 ])
 def test_mismatches_name_the_path_expected_and_actual(expected: Any, actual: Any,
                                                       problem: str) -> None:
@@ -68,6 +91,12 @@ def test_captures_only_when_the_whole_match_succeeds() -> None:
     assert bad.captures == {}
 
 
+def test_one_of_captures_from_the_alternative_that_matched() -> None:
+    result = match({"$one_of": [{"id": {"$capture": "a"}, "x": 1},
+                                {"_id": {"$capture": "b"}}]}, {"_id": OID})
+    assert result.captures == {"b": OID}
+
+
 def test_check_reports_malformed_matchers_with_their_path() -> None:
     assert check({"a": [{"$regex": "("}], "b": {"$capture": "1x"}, "c": {"$any": False}}) == [
         ("a[0]", "$regex: invalid regular expression: missing ), unterminated subpattern "
@@ -77,5 +106,11 @@ def test_check_reports_malformed_matchers_with_their_path() -> None:
     ]
     assert check({"$subset": {"x": {"$nope": 1}}}) == [
         ("x", "unknown matcher '$nope'; allowed: $exact, $subset, $regex, $type, $any, $len, "
-              "$absent, $capture")]
+              "$absent, $capture, $one_of, $rfc3339, $with_id")]
+    assert check({"a": {"$one_of": ["only"]}, "b": {"$rfc3339": "yes"},
+                  "c": {"$one_of": [1, {"$nope": 2}]}}) == [
+        ("a", "$one_of: needs a list of at least two alternatives"),
+        ("b", "$rfc3339: write true"),
+        ("c", "unknown matcher '$nope'; allowed: $exact, $subset, $regex, $type, $any, $len, "
+              "$absent, $capture, $one_of, $rfc3339, $with_id")]
     assert check({"plain": {"nested": [1, "two"]}}) == []

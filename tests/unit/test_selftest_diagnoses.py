@@ -14,8 +14,8 @@ CHAT = "6b07e3d132c6e3709bd6de51"
 
 # One-line reasons as the engine writes them (copied from selftest runs).
 OFFLINE_ACK = (
-    f"the relay answered requestSessionLock from ide ide (user {USER}) with error "
-    f"'drone-offline': requestSessionLock: drone {REG} has no live connection, but drone d0 "
+    f"the ack of requestSessionLock from ide ide (user {USER}): expected ok, got refused "
+    f"'drone-offline' ('requestSessionLock: drone {REG} has no live connection'), but drone d0 "
     f"({REG}) is connected as aYa8u_YNG9__HWS6AAAB; requestSessionLock never reached drone "
     f"d0 ({REG})")
 DISCONNECTED_HTTP = (
@@ -35,9 +35,9 @@ INDEX_LEAK = (
     "of this run) after every client disconnected (and 2 more, below)")
 WAITED_LEAK = f"the relay's dronesByRegistration map still holds {REG} (waited 5 s)"
 GONE = (
-    f"the relay refused submitPrompt from ide ide (user {USER}) with not-locked ('submitPrompt: "
-    f"drone {REG} is not locked by chat session {CHAT}'), not as expected: at error: expected "
-    f"\"drone-offline\", got \"not-locked\", though drone d0 ({REG}) is not connected")
+    f"the ack of submitPrompt from ide ide (user {USER}): expected refused 'drone-offline', got "
+    f"refused 'not-locked' ('submitPrompt: drone {REG} is not locked by chat session {CHAT}'), "
+    f"though drone d0 ({REG}) is not connected")
 
 GENERIC = [
     f"thinking never reached ide ide (user {USER}): nothing arrived in 5 s",
@@ -98,8 +98,8 @@ def test_a_generic_failure_names_no_switch(switch: str, message: str) -> None:
          "[leaks] the relay's sessions map still holds abcdefabcdefabcdefabcdef"),
         # offline, and the drone really is not connected: no bug named
         ("lookup-by-socket-id",
-         f"the relay answered submitPrompt from ide ide (user {USER}) with error "
-         f"'drone-offline': drone {REG} has no live connection"),
+         f"the ack of submitPrompt from ide ide (user {USER}): expected ok, got refused "
+         f"'drone-offline' ('drone {REG} has no live connection')"),
         # a drone named without its registration id is not identified
         ("no-termination-handler", "requestTermination never reached drone d0: nothing"),
     ],
