@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from harness.protocol import DEFAULT_DATABASE, Defaults
-from harness.settings import REGRESSIONS, RelaySettings
+from harness.settings import REGRESSIONS, VARIANTS, RelaySettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,6 +66,10 @@ relay_tuning_options = _compose(
     click.option("--regress", "regressions", envvar="GADGET_REGRESSIONS", multiple=True,
                  type=click.Choice(REGRESSIONS),
                  help="Turn on a known bug (repeatable), to prove tests catch it."),
+    click.option("--variant", "variants", envvar="GADGET_VARIANTS", multiple=True,
+                 type=click.Choice(VARIANTS),
+                 help="Give the other answer the contract allows on one point (repeatable): "
+                      "the pack must pass either way."),
 )
 """Relay settings that apply wherever the relay runs (not where it listens)."""
 
@@ -77,7 +81,8 @@ relay_options = _compose(
     mongo_uri_option,
     relay_tuning_options,
 )
-"""Every relay setting: where it listens, its database, timeouts, admin token, switches."""
+"""Every relay setting: where it listens, its database, timeouts, admin token, switches,
+variants."""
 
 
 def relay_settings_from(params: dict[str, Any]) -> RelaySettings:
@@ -94,4 +99,5 @@ def relay_settings_from(params: dict[str, Any]) -> RelaySettings:
         admin_token=params["admin_token"],
         log_level=params["log_level"].upper(),
         regressions=frozenset(params["regressions"]),
+        variants=frozenset(params.get("variants", ())),
     )

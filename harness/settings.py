@@ -24,6 +24,69 @@ REGRESSIONS: Final = (
 )
 
 
+class Variant:
+    """Names of the reference relay's variants (``--variant NAME``).
+
+    Each switches the relay to the *other* answer that contract v1.1 allows on one point
+    (section 11, or sections 4 and 10); without any, the relay gives the reference answers.
+    A variant is never a bug: the scenario pack must pass on every combination.
+    """
+
+    ERROR_PRECEDENCE: Final = "error-precedence"
+    EXTRA_FIELDS: Final = "extra-fields"
+    UNDERSCORE_IDS: Final = "underscore-ids"
+    Z_TIMESTAMPS: Final = "z-timestamps"
+    STRING_DATES: Final = "string-dates"
+    ACK_AFTER_STREAM: Final = "ack-after-stream"
+    RECOVERED_NULL: Final = "recovered-null"
+    WRONG_SIDE_IGNORED: Final = "wrong-side-ignored"
+    UNKNOWN_WORK_ORDER_FORWARDED: Final = "unknown-work-order-forwarded"
+    UNKNOWN_WORK_ORDER_REFUSED: Final = "unknown-work-order-refused"
+    BLANK_PROMPT_ACCEPTED: Final = "blank-prompt-accepted"
+    OTHER_MESSAGES: Final = "other-messages"
+    LOCK_PENDING_REFUSED: Final = "lock-pending-refused"
+    PARTIAL_INTROSPECTION: Final = "partial-introspection"
+
+
+VARIANT_DESCRIPTIONS: Final[dict[str, str]] = {
+    Variant.ERROR_PRECEDENCE:
+        "11.1: ids before shape, a non-string id is invalid-id, not-locked/drone-locked "
+        "before drone-offline",
+    Variant.EXTRA_FIELDS:
+        "11.2, 10: extra fields on acks, errors, protocolError, forwarded events, HTTP "
+        "bodies, workOrder; an extra introspection map",
+    Variant.UNDERSCORE_IDS:
+        "11.2: the recovery workOrder and the HTTP registration carry their id as _id only",
+    Variant.Z_TIMESTAMPS:
+        "11.3: datetimes on the wire end in Z (milliseconds) instead of +00:00",
+    Variant.STRING_DATES:
+        "11.3: lastSeenAt, completedAt and work order createdAt stored as RFC 3339 strings",
+    Variant.ACK_AFTER_STREAM:
+        "11.4: submitPrompt acked after its first forwarded stream event; "
+        "requestSessionLock acked before droneStatus busy",
+    Variant.RECOVERED_NULL:
+        "11.5: droneRecovered {chatSessionId: null} when crash recovery finds no lock",
+    Variant.WRONG_SIDE_IGNORED:
+        "11.6: events of the wrong side and unknown events get no ack at all",
+    Variant.UNKNOWN_WORK_ORDER_FORWARDED:
+        "11.7: workOrderComplete of an unknown work order forwarded to the locking chat "
+        "session",
+    Variant.UNKNOWN_WORK_ORDER_REFUSED:
+        "11.7: a stream event of a work order the relay did not create refused not-found",
+    Variant.BLANK_PROMPT_ACCEPTED:
+        "11.8: a blank prompt is accepted",
+    Variant.OTHER_MESSAGES:
+        "11.9: other message texts, and another connect_error message and data",
+    Variant.LOCK_PENDING_REFUSED:
+        "4: a lock request while another waits for the drone's ack is drone-locked at once",
+    Variant.PARTIAL_INTROSPECTION:
+        "10: the introspection answer leaves out codeSessionsByChatSession",
+}
+"""Each variant with a one-line description (its contract section first)."""
+
+VARIANTS: Final = tuple(VARIANT_DESCRIPTIONS)
+
+
 @dataclass(frozen=True)
 class RelaySettings:
     """How a relay process listens, where its database is, and its timeouts (seconds)."""
@@ -39,6 +102,7 @@ class RelaySettings:
     admin_token: str | None = None
     log_level: str = "INFO"
     regressions: frozenset[str] = frozenset()
+    variants: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         unknown = sorted(self.regressions - set(REGRESSIONS))
@@ -46,6 +110,12 @@ class RelaySettings:
             raise ConfigError(
                 f"--regress: unknown switch {', '.join(unknown)}; "
                 f"choose from {', '.join(REGRESSIONS)}"
+            )
+        unknown = sorted(self.variants - set(VARIANTS))
+        if unknown:
+            raise ConfigError(
+                f"--variant: unknown variant {', '.join(unknown)}; "
+                f"choose from {', '.join(VARIANTS)}"
             )
         for field in (
             "drone_ack_timeout",
@@ -61,6 +131,10 @@ class RelaySettings:
     def regressed(self, switch: str) -> bool:
         """True when the known-bug switch ``switch`` is on."""
         return switch in self.regressions
+
+    def variant(self, name: str) -> bool:
+        """True when the relay gives the other allowed answer ``name`` (see ``VARIANTS``)."""
+        return name in self.variants
 
     def to_env(self) -> dict[str, str]:
         """The settings as ``GADGET_*`` environment variables (for child processes)."""
