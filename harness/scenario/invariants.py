@@ -5,7 +5,8 @@ violations out. The semantics are documented in ``docs/scenarios.md`` ("Invarian
                       that chat session exactly once and in order (no gap, duplicate, reorder,
                       phantom event or wrong registrationId)
     isolation         no stream event reached an IDE not on its chat session, or of another
-                      user; an event marked ``negative`` reached nobody
+                      user; an event marked ``negative`` reached nobody (one marked
+                      ``optional`` may reach the IDEs of its chat session, or nobody)
     after-disconnect  nothing reached a drone or IDE on a socket whose disconnect was recorded
     acks              every emit that waits for an ack got one, or a recorded ack-timeout
     leaks             (``check_leaks``) no session or index entry outlives its client
@@ -78,6 +79,7 @@ class _Send:
     message: Message
     conn: _Conn | None
     negative: bool
+    optional: bool = False  # the relay may drop it or forward it to its chat session (11.7)
 
     @property
     def label(self) -> str:
@@ -216,7 +218,8 @@ def _delivery(messages: Sequence[Message], conns: list[_Conn],
     for m in messages:
         if m.kind == "drone" and m.direction == "sent" and m.event in FORWARDED_DRONE_EVENTS \
                 and isinstance(m.payload, dict):
-            send = _Send(len(sends), m, _conn_of(conns, m), bool(m.meta.get("negative")))
+            send = _Send(len(sends), m, _conn_of(conns, m), bool(m.meta.get("negative")),
+                         bool(m.meta.get("optional")))
             sends.append(send)
             by_key[_key(m.event, m.payload)].append(send)
     opens = _opens(messages)
@@ -301,7 +304,7 @@ def _per_ide(conn: _Conn, sends: list[_Send], got: list[tuple[Message, _Send]],
     required: dict[str, list[_Send]] = defaultdict(list)
     for send in sends:
         payload = send.message.payload
-        if send.negative or not any(chat == str(payload.get("chatSessionId")) and
+        if send.negative or send.optional or not any(chat == str(payload.get("chatSessionId")) and
                                     acked < send.message.seq for chat, acked in on):
             continue
         if send.message.seq >= end_seq or (conn.end is not None and send.message.seq > conn.end):

@@ -12,7 +12,7 @@ from typing import Any
 
 from harness.errors import ScenarioError, SpecError
 from harness.scenario import matchers
-from harness.scenario.model import ActorSpec, Scenario, Source, Step
+from harness.scenario.model import GROUP_KINDS, ActorSpec, Scenario, Source, Step
 from harness.scenario.schema import format_error, step_kind, validate_document
 from harness.scenario.setdb import REGISTRATION_STATUSES, WORK_ORDER_STATUSES
 from harness.scenario.templating import captures_of, check_reference, references
@@ -32,7 +32,7 @@ _ACTOR_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
 # Argument paths (within a step's arguments) that hold matchers.
 _MATCHER_FIELDS: dict[str, tuple[KeyPath, ...]] = {
     "connect": (("refused",),), "reconnect": (("refused",),), "restart": (("ack",),),
-    "emit": (("ack",),), "expect": (("payload",),),
+    "emit": (("ack",),), "expect": (("payload",),), "expect_nothing": (("payload",),),
     "http": (("expect", "status"), ("expect", "body")),
     "check_db": (("status",), ("locked_by",), ("document",)),
     "check_sessions": (("size",),),
@@ -177,7 +177,7 @@ class _Builder:
         args = raw[kind]
         args_path: KeyPath = (*path, kind)
         children: tuple[Step, ...] = ()
-        if kind in ("parallel", "sequence"):
+        if kind in GROUP_KINDS:
             children = tuple(self._steps(args, args_path, label + "."))
         else:
             self._check_step(kind, args, args_path)

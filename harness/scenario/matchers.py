@@ -195,7 +195,8 @@ def _mapping(expected: dict[str, Any], actual: Any, path: str, captures: dict[st
                 out.append(Mismatch(where, "no such key", actual[key]))
             continue
         if key not in actual:
-            out.append(Mismatch(where, _short(want), None, missing=True))
+            if not _allows_absent(want):
+                out.append(Mismatch(where, _short(want), None, missing=True))
             continue
         out += _match(want, actual[key], where, captures, exact)
     return out
@@ -256,6 +257,15 @@ def _operator(op: str, arg: Any, actual: Any, path: str,
     if op == "$absent":  # a mapping judges its own keys; reaching here means a value exists
         return [Mismatch(path, "nothing (absent)", actual)]
     return []  # $any
+
+
+def _allows_absent(want: Any) -> bool:
+    """True for ``{$absent: true}`` or a ``$one_of`` with such an alternative."""
+    if not is_matcher(want):
+        return False
+    alternatives = want.get("$one_of")
+    return want.get("$absent") is True or (
+        isinstance(alternatives, list) and any(_allows_absent(a) for a in alternatives))
 
 
 def _subset_list(expected: list[Any], actual: Any, path: str,

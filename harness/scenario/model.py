@@ -17,10 +17,13 @@ ActorType = Literal["ide", "drone", "http"]
 
 STEP_KINDS: tuple[str, ...] = (
     "connect", "reconnect", "disconnect", "crash", "restart", "emit", "expect",
-    "expect_nothing", "http", "parallel", "sequence", "wait_until", "check_db",
+    "expect_nothing", "http", "parallel", "sequence", "either", "wait_until", "check_db",
     "check_sessions", "set_db", "set_behaviour", "stream", "restart_relay",
 )
 """Every step kind, in the order the format reference lists them."""
+
+GROUP_KINDS: tuple[str, ...] = ("parallel", "sequence", "either")
+"""Step kinds whose argument is a list of steps."""
 
 INVARIANTS: tuple[str, ...] = (
     "delivery", "isolation", "after-disconnect", "acks", "leaks", "secrets",

@@ -68,6 +68,8 @@ async def execute(run: Run, step: Step) -> StepResult:
     try:
         if step.kind == "parallel":
             await _parallel(run, step, result)
+        elif step.kind == "either":
+            await _either(run, step, result)
         elif step.kind == "sequence":
             await _sequence(run, step.children, result.children, result)
         else:
@@ -129,6 +131,44 @@ async def _parallel(run: Run, step: Step, result: StepResult) -> None:
     failed = next((c for c in result.children if not c.ok), None)
     if failed is not None:
         result.status, result.failure = failed.status, failed.failure
+
+
+async def _either(run: Run, step: Step, result: StepResult) -> None:
+    """Alternatives (contract section 11): each branch on a fork of the run; the first to
+    pass wins (its cursors are kept) and the others are cancelled; all failing fails."""
+    branches = [run.fork() for _ in step.children]
+    tasks = [asyncio.ensure_future(execute(branch, child))
+             for branch, child in zip(branches, step.children, strict=True)]
+    winner: int | None = None
+    try:
+        pending = set(tasks)
+        while pending and winner is None:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            passed = [tasks.index(task) for task in done if task.result().ok]
+            winner = min(passed) if passed else None
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for index, (child, task) in enumerate(zip(step.children, tasks, strict=True)):
+        if task.cancelled() or (winner is not None and index != winner and
+                                not task.result().ok):
+            result.children.append(StepResult(child, status="cancelled",
+                                              note="another alternative passed"))
+        else:
+            result.children.append(task.result())
+    if winner is not None:
+        run.join([branches[winner]])
+        return
+    failures = [c.failure for c in result.children if c.failure is not None]
+    first = failures[0]
+    others = tuple(f"alternative {c.step.label} ({c.step.kind}): {c.failure.message}"
+                   for c in result.children[1:] if c.failure is not None)
+    result.status = "failed"
+    result.failure = dataclasses.replace(
+        first, message=f"no alternative held: {first.message}"
+                       + (f" (and {len(others)} more, below)" if others else ""),
+        details=(*others, *first.details))
 
 
 async def run_scenario(scenario: Scenario, env: Environment, *,

@@ -15,7 +15,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from harness.scenario.model import STEP_KINDS
+from harness.scenario.model import GROUP_KINDS, STEP_KINDS
 from harness.scenario.yamlsrc import Document, KeyPath
 
 SCHEMA_RESOURCE = "schema.json"
@@ -62,7 +62,7 @@ def locate(data: Any, path: KeyPath) -> tuple[str, KeyPath]:
         step = node[rest[0]]
         rest = rest[1:]
         kind = step_kind(step)
-        if len(rest) >= 2 and rest[0] == kind and kind in ("parallel", "sequence") \
+        if len(rest) >= 2 and rest[0] == kind and kind in GROUP_KINDS \
                 and isinstance(rest[1], int):
             node = step[kind]
             rest = rest[1:]

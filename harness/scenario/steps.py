@@ -90,7 +90,8 @@ async def emit(run: Run, step: Step) -> None:
     payload = run.render(args.get("payload", {}))
     negative = bool(args.get("negative", False))
     if args.get("no_ack"):
-        await actor.emit(event, payload, ack=False, negative=negative)
+        await actor.emit(event, payload, ack=False, negative=negative,
+                         optional=bool(args.get("may_drop", False)))
         return
     may_ignore = bool(args.get("may_ignore", False))
     timeout = float(args.get("timeout", IGNORED_WITHIN if may_ignore else DEFAULT_TIMEOUT))
@@ -286,13 +287,15 @@ async def expect_nothing(run: Run, step: Step) -> None:
     args = step.args
     period = float(args["for"])
     watched = set(args.get("events", []))
+    shape = run.render(args["payload"]) if "payload" in args else None
     starts = {name: run.cursors[name] for name in names_of(args["actor"])}
     first = min(starts.values())
 
     def offending(messages: tuple[Message, ...]) -> Message | None:
         for m in messages[first:]:
             if m.actor in starts and m.seq >= starts[m.actor] and m.direction == "received" \
-                    and (not watched or m.event in watched):
+                    and (not watched or m.event in watched) \
+                    and (shape is None or match(shape, m.payload).ok):
                 return m
         return None
 
@@ -317,4 +320,5 @@ async def stream(run: Run, step: Step) -> None:
     run.ensure_connected(args["actor"], "stream")
     await run.drone(args["actor"]).stream(
         str(run.render(args["work_order"])), str(run.render(args["chat_session"])),
-        make_script(args.get("script")), negative=bool(args.get("negative", False)))
+        make_script(args.get("script")), negative=bool(args.get("negative", False)),
+        optional=bool(args.get("may_drop", False)))

@@ -226,15 +226,18 @@ class SimClient:
         ack: bool = True,
         timeout: float = 5.0,
         negative: bool = False,
+        optional: bool = False,
     ) -> Any:
         """Emit ``event`` and, with ``ack``, wait up to ``timeout`` s for its ack and return it.
 
         ``negative`` marks an emit the protocol forbids (deliberately, in a negative
-        scenario). Raises ``AckTimeout`` when no ack arrives in time or the socket goes
-        away first, ``ExpectationFailed`` when not connected.
+        scenario); ``optional`` a stream event the relay may drop or forward (contract
+        11.7). Raises ``AckTimeout`` when no ack arrives in time or the socket goes away
+        first, ``ExpectationFailed`` when not connected.
         """
         return await self._emit_on(
-            self._require_link(event), event, payload, ack=ack, timeout=timeout, negative=negative
+            self._require_link(event), event, payload, ack=ack, timeout=timeout,
+            negative=negative, optional=optional,
         )
 
     async def _emit_on(
@@ -246,10 +249,11 @@ class SimClient:
         ack: bool,
         timeout: float = 5.0,
         negative: bool = False,
+        optional: bool = False,
     ) -> Any:
         if not link.connected:
             raise ExpectationFailed(f"{self.name}: cannot emit {event!r}: not connected")
-        meta = {"negative": True} if negative else {}
+        meta = {"negative": True} if negative else {"optional": True} if optional else {}
         sent = self._record("sent", event, payload, link=link, **meta)
         if not ack:
             # Nobody waits for an answer, so the acks invariant skips it. ("ack" is a

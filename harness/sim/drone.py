@@ -172,7 +172,8 @@ class SimDrone(SimClient):
     ) -> None:
         try:
             await self._stream_on(
-                link, work_order_id, chat_session_id, script, start_seq=None, negative=False
+                link, work_order_id, chat_session_id, script, start_seq=None, negative=False,
+                optional=False,
             )
         except asyncio.CancelledError:
             raise
@@ -196,13 +197,15 @@ class SimDrone(SimClient):
         *,
         start_seq: int | None,
         negative: bool,
+        optional: bool,
     ) -> None:
         first = self._next_seq.get(work_order_id, 0) if start_seq is None else start_seq
         events = stream_events(script, work_order_id, chat_session_id, start_seq=first)
         for index, (event, payload) in enumerate(events):
             if index and script.pacing:
                 await asyncio.sleep(script.pacing)
-            await self._emit_on(link, event, payload, ack=False, negative=negative)
+            await self._emit_on(link, event, payload, ack=False, negative=negative,
+                                optional=optional)
             self._next_seq[work_order_id] = payload["seq"] + 1
         await link.flush(_FLUSH_TIMEOUT)
 
@@ -224,13 +227,15 @@ class SimDrone(SimClient):
         script: StreamScript | None = None,
         *,
         negative: bool = False,
+        optional: bool = False,
         start_seq: int | None = None,
     ) -> None:
         """Stream ``script`` (default: the behaviour's) for a work order, then complete it.
 
         ``seq`` continues from the last one this drone sent for the work order (0 for a new
         one) unless ``start_seq`` is given. ``negative`` marks the emits as deliberately
-        forbidden (e.g. streaming for a chat session that does not lock this drone).
+        forbidden (e.g. streaming for a chat session that does not lock this drone);
+        ``optional`` as events the relay may drop or forward (contract 11.7).
         Returns once every event is written to the transport (flush waits at most 5 s).
         Raises ``ExpectationFailed`` when not connected.
         """
@@ -242,6 +247,7 @@ class SimDrone(SimClient):
             script if script is not None else self.behaviour.script,
             start_seq=start_seq,
             negative=negative,
+            optional=optional,
         )
 
     async def wait_idle(self, timeout: float) -> None:

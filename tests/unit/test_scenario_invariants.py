@@ -46,10 +46,11 @@ class Story:
                             sent_seq=sent.seq)
 
     def emit(self, drone: str, sid: str, seq: int, event: str = "thinking", wo: str = WO,
-             chat: str = CHAT, negative: bool = False) -> dict[str, Any]:
+             chat: str = CHAT, negative: bool = False,
+             optional: bool = False) -> dict[str, Any]:
         payload = {"workOrderId": wo, "chatSessionId": chat, "seq": seq,
                    "text": f"wo={wo} seq={seq}"}
-        meta = {"negative": True} if negative else {}
+        meta = {"negative": True} if negative else {"optional": True} if optional else {}
         self.history.record(drone, "drone", "sent", event, payload, socket_id=sid, **meta)
         return payload
 
@@ -159,6 +160,25 @@ def test_a_negative_event_must_reach_nobody() -> None:
     story = base()
     story.receive("ide", "I1", story.emit("d0", "D1", 0, negative=True))
     assert "as a forbidden (negative) event" in only(story.check(), "isolation")
+
+
+def test_an_optional_event_may_reach_its_chat_session_or_nobody_but_no_one_else() -> None:
+    dropped = base()
+    dropped.emit("d0", "D1", 0, optional=True)
+    assert dropped.check() == []
+    forwarded = base()
+    forwarded.receive("ide", "I1", forwarded.emit("d0", "D1", 0, optional=True))
+    assert forwarded.check() == []
+    twice = base()
+    payload = twice.emit("d0", "D1", 0, optional=True)
+    twice.receive("ide", "I1", payload)
+    twice.receive("ide", "I1", payload)
+    assert "more than once" in only(twice.check(), "delivery")
+    elsewhere = base()
+    elsewhere.connect("other", "I2")
+    elsewhere.open("other", "I2", chat=CHAT2)
+    elsewhere.receive("other", "I2", elsewhere.emit("d0", "D1", 0, optional=True))
+    assert "which is not on that chat session" in only(elsewhere.check(), "isolation")
 
 
 def test_a_negative_event_that_reached_nobody_is_fine() -> None:

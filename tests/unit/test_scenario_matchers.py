@@ -31,6 +31,8 @@ OID = "0123456789abcdef01234567"
     ({"$rfc3339": True}, "2025-01-01T10:00:00.123456+00:00"),
     ({"$rfc3339": True}, "2024-02-29t23:59:60.5-07:30"),               # leap day, leap second
     ({"$with_id": OID}, {"id": OID, "prompt": "x"}),
+    ({"wo": {"$one_of": [None, {"$absent": True}]}}, {"ok": True}),
+    ({"wo": {"$one_of": [None, {"$absent": True}]}}, {"wo": None}),
     ({"$with_id": OID}, {"_id": OID}),
     ({"$with_id": {"$type": "objectid"}, "$subset": {"status": "running"}},
      {"_id": OID, "status": "running", "extra": 1}),
@@ -65,6 +67,8 @@ def test_matches(expected: Any, actual: Any) -> None:
      'got "2025-02-30T10:00:00Z"'),
     ({"$rfc3339": True}, 20250101,
      "at value: expected an RFC 3339 date-time (e.g. 2025-01-01T10:00:00Z), got 20250101"),
+    ({"wo": {"$one_of": [None, {"$absent": True}]}}, {"wo": {"id": 1}},
+     'at wo: expected one of null | {"$absent": true}, got {"id": 1}'),
     ({"$with_id": OID}, {"prompt": "x"},
      f'at id: expected an id under id or _id: "{OID}", got nothing (missing)'),
     ({"$with_id": OID}, {"id": "ffffffffffffffffffffffff"},
