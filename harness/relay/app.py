@@ -1,4 +1,8 @@
-"""Assemble the relay (Socket.IO server + HTTP routes on one aiohttp app), start and stop it."""
+"""Assemble the relay (Socket.IO server + HTTP routes on one aiohttp app), start and stop it.
+
+Unknown events are never acted on: one that asks for an ack is refused ``forbidden`` (with
+``wrong-side-ignored``, it gets no ack at all); see ``RelayContext.unanswered``.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from harness.relay.lifecycle import Lifecycle
 from harness.relay.polling import read_polling_posts_whole
 from harness.relay.registry import SessionRegistry
 from harness.relay.store import Store
+from harness.relay.variants import Dialect
 from harness.settings import RelaySettings
 
 __all__ = ["MAX_HTTP_BUFFER_SIZE", "MAX_PACKETS_PER_POLL", "Relay"]
@@ -51,14 +56,15 @@ class Relay:
             max_http_buffer_size=MAX_HTTP_BUFFER_SIZE, logger=False, engineio_logger=False,
         )
         read_polling_posts_whole(self.sio.eio)
-        self.store = Store(settings.mongo_uri, settings.database, timeout=DATABASE_TIMEOUT)
+        self.store = Store(settings.mongo_uri, settings.database, timeout=DATABASE_TIMEOUT,
+                           now=Dialect.of(settings).stored_now)
         self.registry = SessionRegistry(settings.regressions)
         self.ctx = RelayContext(self.sio, self.store, self.registry, settings)
         self.lifecycle = Lifecycle(self.ctx)
         self.lifecycle.register()
         IdeHandlers(self.ctx).register()
         DroneHandlers(self.ctx).register()
-        self.sio.on("*", _ignore_unknown)
+        self.sio.on("*", self._unknown_event)
         self.app = web.Application()
         self.sio.attach(self.app, socketio_path=SOCKETIO_PATH.strip("/"))
         add_routes(self.app, self.ctx)
@@ -85,7 +91,9 @@ class Relay:
             await self.stop()
             raise
         self.port = int(runner.addresses[0][1])
-        logger.info("relay listening on %s (database %s)", self.url, self.settings.database)
+        logger.info("relay listening on %s (database %s)%s", self.url, self.settings.database,
+                    f"; variants: {', '.join(sorted(self.settings.variants))}"
+                    if self.settings.variants else "")
         return self.port
 
     async def _reset_stale_sessions(self) -> None:
@@ -105,7 +113,7 @@ class Relay:
                     await self.sio.disconnect(session.sid)
         except TimeoutError:
             logger.warning("clients did not disconnect within %.0f s", STOP_TIMEOUT)
-        await self.lifecycle.wait_closed()
+        await self.lifecycle.wait_closed(SHUTDOWN_GRACE)
         if self._runner is not None:
             await self.sio.shutdown()
             await self._runner.cleanup()
@@ -119,6 +127,6 @@ class Relay:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-
-async def _ignore_unknown(event: str, sid: str, *args: Any) -> None:
-    logger.debug("ignored unknown event %r from %s", event, sid)
+    async def _unknown_event(self, event: str, sid: str, *args: Any) -> Any:
+        logger.debug("refused unknown event %r from %s", event, sid)
+        return self.ctx.unanswered(f"{event}: no such event")

@@ -24,7 +24,8 @@ __all__ = ["AuthRefused", "CodeIdentity", "DroneIdentity", "authenticate", "bear
 
 
 class AuthRefused(Refused):
-    """A refused connection; ``code`` is the ``connect_error`` message."""
+    """A refused connection; ``code`` is named by the ``connect_error`` message (the
+    reference relay sends the code itself; see ``Dialect.connect_refusal``)."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,12 @@
 """What every relay handler shares: the server, the store, the registry, the settings.
 
 Also the two ways the relay talks to connected clients on its own initiative: notifying
-code sessions, and asking a drone something and waiting for its ack.
+code sessions, and asking a drone something and waiting for its ack; and how an acked
+handler's outcome becomes its ack (``guarded``), in the relay's ``Dialect``.
+
+Events from the wrong side (a drone sending an IDE event, an IDE a drone event) and unknown
+events are refused ``forbidden`` when they ask for an ack; with the ``wrong-side-ignored``
+variant they get no ack at all (``unanswered``). Neither is ever acted on.
 """
 
 from __future__ import annotations
@@ -18,12 +23,20 @@ import socketio
 from harness.protocol import ErrorCode, Event, error
 from harness.relay.registry import CodeSession, DroneSession, SessionRegistry
 from harness.relay.store import Store
-from harness.relay.validation import Refused
-from harness.settings import RelaySettings
+from harness.relay.validation import Refused, Rules
+from harness.relay.variants import Dialect
+from harness.settings import RelaySettings, Variant
 
-__all__ = ["Answer", "Refused", "RelayContext", "guarded", "single_payload"]
+__all__ = ["Answer", "Refused", "RelayContext", "WrongSide", "single_payload"]
 
 logger = logging.getLogger(__name__)
+
+
+class WrongSide(Refused):
+    """An event from the wrong side of the protocol (or unknown): ``forbidden``, or no ack."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.FORBIDDEN, message)
 
 
 class Answer(enum.Enum):
@@ -50,8 +63,24 @@ class RelayContext:
     registry: SessionRegistry
     settings: RelaySettings
     pending_locks: set[str] = field(default_factory=set)
+    first_forwards: dict[str, asyncio.Event] = field(default_factory=dict)
+    """ack-after-stream: work order id -> set once its first event reached the IDEs."""
     _registration_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _lock_request_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _after_ack: set[asyncio.Task[None]] = field(default_factory=set)
+    dialect: Dialect = field(init=False)
+    """How this relay shapes and words what it sends."""
+    rules: Rules = field(init=False)
+    """Which allowed answers the payload checks give."""
+
+    def __post_init__(self) -> None:
+        self.dialect = Dialect.of(self.settings)
+        self.rules = Rules(ids_first=self.settings.variant(Variant.ERROR_PRECEDENCE),
+                           blank_prompt=self.settings.variant(Variant.BLANK_PROMPT_ACCEPTED))
+
+    def variant(self, name: str) -> bool:
+        """True when the relay runs with variant ``name``."""
+        return self.settings.variant(name)
 
     def registration_lock(self, registration_id: str) -> asyncio.Lock:
         """The lock that orders connects and disconnects of one registration."""
@@ -81,6 +110,52 @@ class RelayContext:
         drone = self.registry.drone_by_registration(registration_id)
         if drone is not None and (only_if is None or drone.locked_by == only_if):
             drone.locked_by = chat_session_id
+
+    def after_ack(self, work: Awaitable[None]) -> None:
+        """Run ``work`` after the ack of the event being handled has been sent.
+
+        python-socketio queues a handler's ack in the same step in which the handler
+        returns (``_handle_event_internal`` does not yield before ``Socket.send`` puts it in
+        the socket's queue); a task created now runs its first step only later, so
+        everything it sends to the same socket follows the ack.
+        """
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                logger.exception("sending after an ack failed")
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._after_ack.add(task)
+        task.add_done_callback(self._after_ack.discard)
+
+    def unanswered(self, message: str) -> Any:
+        """The handler result for an event from the wrong side or an unknown event."""
+        if self.variant(Variant.WRONG_SIDE_IGNORED):
+            return self.sio.not_handled
+        return self.dialect.ack(error(ErrorCode.FORBIDDEN, message))
+
+    def guarded(self, event: str, handler: Handler) -> Handler:
+        """Wrap an acked handler: its result and refusals become acks in the relay's dialect,
+        crashes ``internal-error``; a ``WrongSide`` refusal is ``unanswered``."""
+
+        async def wrapper(sid: str, *args: Any) -> Any:
+            try:
+                return self.dialect.ack(await handler(sid, single_payload(args)))
+            except WrongSide as exc:
+                logger.debug("%s from %s: wrong side", event, sid)
+                return self.unanswered(exc.message)
+            except Refused as exc:
+                logger.debug("%s from %s: %s", event, sid, exc.code)
+                return self.dialect.ack(error(exc.code, exc.message))
+            except Exception:
+                logger.exception("%s from %s failed", event, sid)
+                return self.dialect.ack(
+                    error(ErrorCode.INTERNAL, f"{event}: the relay failed; see its log"))
+
+        wrapper.__name__ = f"on_{event}"
+        return wrapper
 
     async def ask_drone(self, drone: DroneSession, event: str, payload: dict[str, Any],
                         timeout: float) -> Answer:
@@ -124,20 +199,3 @@ def single_payload(args: tuple[Any, ...]) -> Any:
     if len(args) == 1:
         return args[0]
     return list(args) if args else None
-
-
-def guarded(event: str, handler: Handler) -> Handler:
-    """Wrap an acked handler: refusals become error acks, crashes ``internal-error``."""
-
-    async def wrapper(sid: str, *args: Any) -> Any:
-        try:
-            return await handler(sid, single_payload(args))
-        except Refused as exc:
-            logger.debug("%s from %s: %s", event, sid, exc.code)
-            return error(exc.code, exc.message)
-        except Exception:
-            logger.exception("%s from %s failed", event, sid)
-            return error(ErrorCode.INTERNAL, f"{event}: the relay failed; see its log")
-
-    wrapper.__name__ = f"on_{event}"
-    return wrapper

@@ -1,7 +1,10 @@
 """The relay's HTTP routes (section 8) and the introspection endpoint (section 10).
 
 Every error is JSON ``{"ok": false, "error", "message"}``. The bearer token is checked
-before anything else (401 ``unauthorized``), then the id's shape (400 ``invalid-id``).
+before anything else (401 ``unauthorized``), then the id's shape (400 ``invalid-id``), then
+existence (404) and ownership (403) before any state. Every body goes out in the relay's
+``Dialect`` (``extra-fields``, ``other-messages``, ``underscore-ids``, ``z-timestamps``,
+``partial-introspection``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from harness.protocol import ADMIN_TOKEN_HEADER, ErrorCode, Route, error, is_obj
 from harness.relay.auth import bearer_user
 from harness.relay.context import RelayContext
 from harness.relay.termination import terminate
+from harness.relay.variants import Dialect
 
 __all__ = ["add_routes"]
 
@@ -26,29 +30,31 @@ HEALTH_PING_TIMEOUT = 2.0
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _fail(status: int, code: str, message: str) -> web.Response:
-    return web.json_response(error(code, message), status=status)
-
-
-def _guard(handler: RouteHandler) -> RouteHandler:
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except web.HTTPException:
-            raise
-        except Exception:
-            logger.exception("%s %s failed", request.method, request.path)
-            return _fail(500, ErrorCode.INTERNAL, "the relay failed; see its log")
-
-    return wrapper
-
-
 def add_routes(app: web.Application, ctx: RelayContext) -> None:
     """Add ``/healthz``, the registration routes and the introspection route to ``app``."""
+    dialect: Dialect = ctx.dialect
+
+    def _json(body: dict[str, object], status: int = 200) -> web.Response:
+        return web.json_response(dialect.ack(body), status=status)
+
+    def _fail(status: int, code: str, message: str) -> web.Response:
+        return _json(error(code, message), status)
+
+    def _guard(handler: RouteHandler) -> RouteHandler:
+        async def wrapper(request: web.Request) -> web.StreamResponse:
+            try:
+                return await handler(request)
+            except web.HTTPException:
+                raise
+            except Exception:
+                logger.exception("%s %s failed", request.method, request.path)
+                return _fail(500, ErrorCode.INTERNAL, "the relay failed; see its log")
+
+        return wrapper
 
     async def healthz(request: web.Request) -> web.StreamResponse:
         if await ctx.store.ping(HEALTH_PING_TIMEOUT):
-            return web.json_response(ok())
+            return _json(ok())
         return _fail(503, "database-unreachable", "the relay cannot reach its database")
 
     async def _user_and_id(request: web.Request) -> tuple[str, str] | web.Response:
@@ -67,13 +73,14 @@ def add_routes(app: web.Application, ctx: RelayContext) -> None:
         if isinstance(checked, web.Response):
             return checked
         user_id, registration_id = checked
-        registration = await ctx.store.registration_json(registration_id)
-        if registration is None:
+        document = await ctx.store.registration_document(registration_id)
+        if document is None:
             return _fail(404, ErrorCode.NOT_FOUND, f"no drone registration {registration_id}")
+        registration = dialect.registration(document)
         if registration.get("user") != user_id:
             return _fail(403, ErrorCode.FORBIDDEN,
                          f"drone registration {registration_id} is another user's")
-        return web.json_response(ok(registration=registration))
+        return _json(ok(registration=registration))
 
     async def post_terminate(request: web.Request) -> web.StreamResponse:
         checked = await _user_and_id(request)
@@ -81,7 +88,7 @@ def add_routes(app: web.Application, ctx: RelayContext) -> None:
             return checked
         outcome = await terminate(ctx, *checked)
         if outcome.error is None:
-            return web.json_response(ok(terminated=True))
+            return _json(ok(terminated=True))
         return _fail(outcome.status, outcome.error, outcome.message)
 
     async def debug_sessions(request: web.Request) -> web.StreamResponse:
@@ -91,7 +98,8 @@ def add_routes(app: web.Application, ctx: RelayContext) -> None:
         given = request.headers.get(ADMIN_TOKEN_HEADER, "")
         if not hmac.compare_digest(given.encode(), expected.encode()):
             return _fail(403, ErrorCode.FORBIDDEN, f"missing or wrong {ADMIN_TOKEN_HEADER}")
-        return web.json_response(ok(maps=ctx.registry.snapshot()))
+        return _json(ok(maps=dialect.introspection(ctx.registry.snapshot(),
+                                                   ctx.pending_locks)))
 
     app.router.add_get(Route.HEALTHZ, _guard(healthz))
     app.router.add_get(Route.REGISTRATION, _guard(get_registration))

@@ -1,17 +1,28 @@
 """IDE -> relay events (section 4), each answered with an ack.
 
-Checks run in one order on every event: ``invalid-payload``, ``invalid-id``, ``not-found``
-(registration, then chat session), ``forbidden`` (another user's), then the drone's state.
+Checks run in one order on every event: the sender must be an IDE socket (``forbidden``),
+then ``invalid-payload``, ``invalid-id``, then ``forbidden`` if the registration or the chat
+session named is another user's, then ``not-found`` (registration, then chat session), then
+the drone's state. Ownership comes before existence so that a request touching another
+user's drone or chat session is ``forbidden`` whatever else is wrong with it (section 11.1).
+
+Variants (``harness.relay.variants``): ``error-precedence`` checks ids before shape and puts
+``drone-locked`` / ``not-locked`` before ``drone-offline``; ``blank-prompt-accepted``;
+``lock-pending-refused`` refuses a lock request that overlaps a pending one instead of
+letting it wait; ``ack-after-stream`` acks ``submitPrompt`` after the first event of its
+work order reached the IDEs (at most ``FIRST_STREAM_WAIT`` later) and ``requestSessionLock``
+before its ``droneStatus busy``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import Any
+from typing import Any, Final
 
 from harness.protocol import DroneStatus, ErrorCode, Event, WorkOrderStatus, ok
-from harness.relay.context import Answer, Refused, RelayContext, guarded
+from harness.relay.context import Answer, Refused, RelayContext, WrongSide
 from harness.relay.registry import CodeSession, DroneSession
 from harness.relay.store import ChatSessionDoc, RegistrationDoc
 from harness.relay.validation import (
@@ -19,10 +30,13 @@ from harness.relay.validation import (
     parse_open_chat_session,
     parse_submit_prompt,
 )
+from harness.settings import Variant
 
 __all__ = ["IdeHandlers"]
 
 logger = logging.getLogger(__name__)
+
+FIRST_STREAM_WAIT: Final = 1.0  # ack-after-stream: the longest a submitPrompt ack waits
 
 _ANSWER_ERRORS = {
     Answer.REJECTED: (ErrorCode.DRONE_REJECTED, "the drone refused {what}"),
@@ -44,20 +58,19 @@ class IdeHandlers:
 
     def register(self) -> None:
         """Install the handlers on the server."""
-        sio = self._ctx.sio
-        sio.on(Event.OPEN_CHAT_SESSION, guarded(Event.OPEN_CHAT_SESSION, self.open_chat_session))
-        sio.on(Event.REQUEST_SESSION_LOCK,
-               guarded(Event.REQUEST_SESSION_LOCK, self.request_session_lock))
-        sio.on(Event.RELEASE_SESSION_LOCK,
-               guarded(Event.RELEASE_SESSION_LOCK, self.release_session_lock))
-        sio.on(Event.SUBMIT_PROMPT, guarded(Event.SUBMIT_PROMPT, self.submit_prompt))
+        ctx = self._ctx
+        for event, handler in ((Event.OPEN_CHAT_SESSION, self.open_chat_session),
+                               (Event.REQUEST_SESSION_LOCK, self.request_session_lock),
+                               (Event.RELEASE_SESSION_LOCK, self.release_session_lock),
+                               (Event.SUBMIT_PROMPT, self.submit_prompt)):
+            ctx.sio.on(event, ctx.guarded(event, handler))
 
     # -- shared checks ---------------------------------------------------------------------
 
     def _code_session(self, sid: str, event: str) -> CodeSession:
         session = self._ctx.registry.session(sid)
         if not isinstance(session, CodeSession):
-            raise Refused(ErrorCode.FORBIDDEN, f"{event}: only an IDE (code) socket may send it")
+            raise WrongSide(f"{event}: only an IDE (code) socket may send it")
         return session
 
     async def _resolve(self, event: str, user_id: str, registration_id: str,
@@ -66,23 +79,23 @@ class IdeHandlers:
         # Two independent reads: one round trip of latency instead of two.
         registration, chat = await asyncio.gather(store.registration(registration_id),
                                                   store.chat_session(chat_session_id))
+        if registration is not None and registration.user_id != user_id:
+            raise Refused(ErrorCode.FORBIDDEN,
+                          f"{event}: drone registration {registration_id} is another user's")
+        if chat is not None and chat.user_id != user_id:
+            raise Refused(ErrorCode.FORBIDDEN,
+                          f"{event}: chat session {chat_session_id} is another user's")
         if registration is None:
             raise Refused(ErrorCode.NOT_FOUND, f"{event}: no drone registration {registration_id}")
         if chat is None:
             raise Refused(ErrorCode.NOT_FOUND, f"{event}: no chat session {chat_session_id}")
-        if registration.user_id != user_id:
-            raise Refused(ErrorCode.FORBIDDEN,
-                          f"{event}: drone registration {registration_id} is another user's")
-        if chat.user_id != user_id:
-            raise Refused(ErrorCode.FORBIDDEN,
-                          f"{event}: chat session {chat_session_id} is another user's")
         return registration, chat
 
     async def _lock_request(self, sid: str, event: str, data: Any
                             ) -> tuple[CodeSession, RegistrationDoc, ChatSessionDoc]:
         """The checks shared by lock and release: who asks, for which drone and chat."""
         session = self._code_session(sid, event)
-        request = parse_lock_request(event, data)
+        request = parse_lock_request(event, data, self._ctx.rules)
         registration, chat = await self._resolve(event, session.user_id,
                                                  request.registration_id,
                                                  request.chat_session_id)
@@ -101,7 +114,7 @@ class IdeHandlers:
         """Index the chat session to this code session after checking it is the user's."""
         event = Event.OPEN_CHAT_SESSION
         session = self._code_session(sid, event)
-        request = parse_open_chat_session(data)
+        request = parse_open_chat_session(data, self._ctx.rules)
         chat = await self._ctx.store.chat_session(request.chat_session_id)
         if chat is None:
             raise Refused(ErrorCode.NOT_FOUND,
@@ -121,22 +134,32 @@ class IdeHandlers:
         A request that arrives while another for the same drone waits for the drone's ack
         waits until that one is settled, then reads the lock afresh (section 4): it is
         never answered ok unless the drone accepted. ``lockedBy`` is written only then.
+        With ``lock-pending-refused`` it is refused ``drone-locked`` at once instead.
         """
         event = Event.REQUEST_SESSION_LOCK
         ctx = self._ctx
         session, registration, chat = await self._lock_request(sid, event, data)
+        pending_refused = ctx.variant(Variant.LOCK_PENDING_REFUSED)
+        locked_elsewhere = Refused(ErrorCode.DRONE_LOCKED,
+                                   f"{event}: drone {registration.id} is locked by another "
+                                   "chat session")
+        if pending_refused and registration.id in ctx.pending_locks:
+            raise Refused(ErrorCode.DRONE_LOCKED,
+                          f"{event}: a lock request for drone {registration.id} is waiting "
+                          "for the drone's answer")
         async with ctx.lock_request_lock(registration.id):
             current = await ctx.store.registration(registration.id)
             if current is None:
                 raise Refused(ErrorCode.NOT_FOUND,
                               f"{event}: no drone registration {registration.id}")
+            if ctx.variant(Variant.ERROR_PRECEDENCE) and current.locked_by not in (None,
+                                                                                  chat.id):
+                raise locked_elsewhere
             drone = self._live_drone(event, registration.id)
             if current.locked_by == chat.id:
                 return ok()
             if current.locked_by is not None:
-                raise Refused(ErrorCode.DRONE_LOCKED,
-                              f"{event}: drone {registration.id} is locked by another chat "
-                              "session")
+                raise locked_elsewhere
             ctx.pending_locks.add(registration.id)
             try:
                 answer = await ctx.ask_drone(
@@ -153,7 +176,11 @@ class IdeHandlers:
             finally:
                 ctx.pending_locks.discard(registration.id)
         logger.info("drone %s locked by chat session %s", registration.id, chat.id)
-        await ctx.drone_status(session.user_id, registration.id, DroneStatus.BUSY)
+        busy = ctx.drone_status(session.user_id, registration.id, DroneStatus.BUSY)
+        if ctx.variant(Variant.ACK_AFTER_STREAM):
+            ctx.after_ack(busy)
+        else:
+            await busy
         return ok()
 
     async def release_session_lock(self, sid: str, data: Any) -> dict[str, object]:
@@ -186,28 +213,43 @@ class IdeHandlers:
         event = Event.SUBMIT_PROMPT
         ctx = self._ctx
         session = self._code_session(sid, event)
-        request = parse_submit_prompt(data)
+        request = parse_submit_prompt(data, ctx.rules)
         registration, chat = await self._resolve(event, session.user_id,
                                                  request.registration_id,
                                                  request.chat_session_id)
+        not_locked = Refused(ErrorCode.NOT_LOCKED,
+                             f"{event}: drone {registration.id} is not locked by chat session "
+                             f"{chat.id}")
+        if ctx.variant(Variant.ERROR_PRECEDENCE) and registration.locked_by != chat.id:
+            raise not_locked
         drone = self._live_drone(event, registration.id)
         if registration.locked_by != chat.id:
-            raise Refused(ErrorCode.NOT_LOCKED,
-                          f"{event}: drone {registration.id} is not locked by chat session "
-                          f"{chat.id}")
+            raise not_locked
         work_order_id = await ctx.store.insert_work_order(registration.id, chat.id,
                                                           request.prompt)
-        answer = await ctx.ask_drone(
-            drone, Event.SUBMIT_PROMPT,
-            {"workOrderId": work_order_id, "chatSessionId": chat.id, "prompt": request.prompt},
-            ctx.settings.drone_ack_timeout)
-        pending = (WorkOrderStatus.PENDING,)
-        if answer is not Answer.ACCEPTED:
-            await ctx.store.advance_work_order(work_order_id, WorkOrderStatus.FAILED,
+        # Known before the drone hears of it: it may stream before it acks.
+        drone.work_orders[work_order_id] = chat.id
+        first_forward = None
+        if ctx.variant(Variant.ACK_AFTER_STREAM):
+            first_forward = ctx.first_forwards[work_order_id] = asyncio.Event()
+        try:
+            answer = await ctx.ask_drone(
+                drone, Event.SUBMIT_PROMPT,
+                {"workOrderId": work_order_id, "chatSessionId": chat.id,
+                 "prompt": request.prompt},
+                ctx.settings.drone_ack_timeout)
+            pending = (WorkOrderStatus.PENDING,)
+            if answer is not Answer.ACCEPTED:
+                await ctx.store.advance_work_order(work_order_id, WorkOrderStatus.FAILED,
+                                                   only_from=pending)
+                raise _refusal(answer, event, f"work order {work_order_id}")
+            await ctx.store.advance_work_order(work_order_id, WorkOrderStatus.RUNNING,
                                                only_from=pending)
-            raise _refusal(answer, event, f"work order {work_order_id}")
-        await ctx.store.advance_work_order(work_order_id, WorkOrderStatus.RUNNING,
-                                           only_from=pending)
+            if first_forward is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(first_forward.wait(), FIRST_STREAM_WAIT)
+        finally:
+            ctx.first_forwards.pop(work_order_id, None)
         return ok(workOrderId=work_order_id)
 
 

@@ -6,6 +6,11 @@ connection wins: the older socket is disconnected, and its disconnect is a *hand
 leaves the registration, its lock and its work orders to the new socket. Only a real
 disconnect (the socket still owned the registration) sets it offline, clears the lock and
 aborts unfinished work orders.
+
+A refused connection's ``connect_error`` carries the reason code (section 3) in the words of
+the relay's ``Dialect`` (``other-messages`` changes them). An *event* named ``connect`` or
+``disconnect`` from a connected socket is not a connection: it is answered like any unknown
+event (``RelayContext.unanswered``) and changes nothing.
 """
 
 from __future__ import annotations
@@ -48,12 +53,12 @@ class Lifecycle:
     def _is_live(self, sid: str) -> bool:
         return bool(self._ctx.sio.manager.is_connected(sid, NAMESPACE))
 
-    async def on_connect(self, sid: str, *args: Any) -> bool | None:
+    async def on_connect(self, sid: str, *args: Any) -> Any:
         """Authenticate and register the socket; refuse with the reason as the message."""
         if self._is_live(sid):
             # A connected client emitted an event named "connect": not a connection.
             logger.debug("ignored a 'connect' event from connected socket %s", sid)
-            return None
+            return self._ctx.unanswered("connect: not an event a client may send")
         auth = args[1] if len(args) > 1 else None
         try:
             identity = await authenticate(self._ctx.store, auth)
@@ -66,13 +71,14 @@ class Lifecycle:
             return True
         except AuthRefused as exc:
             logger.info("refused connection %s: %s (%s)", sid, exc.code, exc.message)
-            raise SocketRefused(exc.code, {"error": exc.code, "message": exc.message}) from None
+            raise SocketRefused(*self._ctx.dialect.connect_refusal(exc.code,
+                                                                   exc.message)) from None
         except Exception:
             logger.exception("connect of %s failed", sid)
             await self._forget(sid)  # a refused socket gets no disconnect event
             message = "the relay failed to register the connection; see its log"
-            raise SocketRefused(ErrorCode.INTERNAL,
-                                {"error": ErrorCode.INTERNAL, "message": message}) from None
+            raise SocketRefused(*self._ctx.dialect.connect_refusal(ErrorCode.INTERNAL,
+                                                                   message)) from None
 
     async def _connect_drone(self, sid: str, registration_id: str, user_id: str) -> None:
         ctx = self._ctx
@@ -82,6 +88,9 @@ class Lifecycle:
                                    locked_by=doc.locked_by if doc else None)
             session.inbox = Inbox(sid)
             older = ctx.registry.add_drone(session)
+            if older is not None:
+                # A handover: the work orders the relay created go with the registration.
+                session.work_orders.update(older.work_orders)
         status = doc.status if doc else DroneStatus.ONLINE
         logger.info("drone %s connected as %s (%s)%s", registration_id, sid, status,
                     f", replacing {older.sid}" if older else "")
@@ -97,20 +106,20 @@ class Lifecycle:
             if session.inbox is not None:
                 await session.inbox.close(INBOX_DRAIN_TIMEOUT)
 
-    async def on_disconnect(self, sid: str, *args: Any) -> None:
+    async def on_disconnect(self, sid: str, *args: Any) -> Any:
         """Remove the socket from every map; for a drone that was not replaced, clean up."""
         if self._is_live(sid):
             logger.debug("ignored a 'disconnect' event from connected socket %s", sid)
-            return
+            return self._ctx.unanswered("disconnect: not an event a client may send")
         ctx = self._ctx
         await self._close_transport(sid)
         session = ctx.registry.session(sid)
         if session is None:
-            return
+            return None
         if isinstance(session, CodeSession):
             ctx.registry.remove(sid)
             logger.info("code session %s disconnected", sid)
-            return
+            return None
         session.closed.set()
         if session.inbox is not None:
             # Events the drone sent before it went are still delivered, in order.
@@ -121,7 +130,7 @@ class Lifecycle:
             ctx.registry.remove(sid)
             if not current:
                 logger.info("drone %s: socket %s replaced (handover)", registration_id, sid)
-                return
+                return None
             try:
                 aborted = await ctx.store.mark_drone_offline(registration_id)
             except Exception:
@@ -130,6 +139,7 @@ class Lifecycle:
         logger.info("drone %s disconnected (%s); %d work order(s) aborted",
                     registration_id, sid, aborted)
         await ctx.drone_status(session.user_id, registration_id, DroneStatus.OFFLINE)
+        return None
 
     async def _close_transport(self, sid: str) -> None:
         """Close the engine.io transport now that its only namespace has gone.
@@ -152,7 +162,13 @@ class Lifecycle:
             async with asyncio.timeout(TRANSPORT_CLOSE_TIMEOUT):
                 await self._ctx.sio.eio.disconnect(eio_sid)
 
-    async def wait_closed(self) -> None:
-        """Wait for the transports being closed (each bounded by a timeout)."""
-        if self._closing:
-            await asyncio.wait(set(self._closing))
+    async def wait_closed(self, timeout: float | None = None) -> None:
+        """Wait for the transports being closed (each bounded by a timeout); with
+        ``timeout``, cancel those still closing after that many seconds."""
+        if not self._closing:
+            return
+        _, late = await asyncio.wait(set(self._closing), timeout=timeout)
+        for task in late:
+            # A client that went first leaves its transport half-closed: nothing will
+            # ever drain its queue, and the server's shutdown closes it anyway.
+            task.cancel()

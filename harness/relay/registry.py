@@ -43,12 +43,17 @@ class CodeSession:
 
 @dataclass(eq=False)
 class DroneSession:
-    """A connected drone socket; ``locked_by`` caches the registration's lock in memory."""
+    """A connected drone socket; ``locked_by`` caches the registration's lock in memory.
+
+    ``work_orders`` maps the work orders the relay created for this drone (or handed over
+    to it on reconnect or recovery) to their chat session.
+    """
 
     sid: str
     user_id: str
     registration_id: str
     locked_by: str | None = None
+    work_orders: dict[str, str] = field(default_factory=dict, repr=False)
     closed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     inbox: Inbox | None = field(default=None, repr=False)
 

@@ -2,7 +2,7 @@
 
 In the database ids are ``ObjectId``; everywhere else in the relay (and on the wire) they are
 24-hex strings. Callers validate id shapes first; this module converts them. Only plain
-operations are used (find, insert, update with ``$set``, find-and-modify), so the relay also
+operations are used (find, insert, update with ``$set``), so the relay also
 runs against the embedded stand-in database. pymongo errors are left to the caller, except at
 start-up, where they become ``DatabaseError`` with the URI (password masked) and the cause.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,13 +25,11 @@ from pymongo.errors import PyMongoError
 from harness.errors import DatabaseError
 from harness.protocol import Collection, DroneStatus, WorkOrderStatus
 
-__all__ = ["ChatSessionDoc", "RegistrationDoc", "Store", "UserDoc", "WorkOrderDoc", "mask_uri",
-           "to_json"]
+__all__ = ["ChatSessionDoc", "RegistrationDoc", "Store", "UserDoc", "WorkOrderDoc", "mask_uri"]
 
 logger = logging.getLogger(__name__)
 
 UNFINISHED = (WorkOrderStatus.PENDING, WorkOrderStatus.RUNNING)
-_HASH_FIELDS = ("tokenHash", "apiTokenHash")
 
 
 @dataclass(frozen=True)
@@ -88,27 +87,19 @@ def _hex(value: Any) -> str | None:
     return str(value) if value is not None else None
 
 
-def to_json(doc: dict[str, Any]) -> dict[str, Any]:
-    """A document as JSON: ObjectIds as hex, datetimes ISO 8601, no hashes, ``id`` added."""
-    out: dict[str, Any] = {}
-    for key, value in doc.items():
-        if key in _HASH_FIELDS:
-            continue
-        if isinstance(value, ObjectId):
-            value = str(value)
-        elif isinstance(value, datetime):
-            value = (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
-        out[key] = value
-    if "_id" in out:
-        out["id"] = out["_id"]
-    return out
-
-
 class Store:
-    """The relay's view of the database. ``open`` pings and creates indexes."""
+    """The relay's view of the database. ``open`` pings and creates indexes.
 
-    def __init__(self, uri: str, database: str, *, timeout: float = 3.0) -> None:
+    ``now`` gives the value written for ``lastSeenAt``, ``completedAt`` and a new work
+    order's ``createdAt``: a datetime (stored as a BSON date) by default, or an RFC 3339
+    string (the ``string-dates`` variant). The relay never reads those fields back but to
+    show them (``registration_document``).
+    """
+
+    def __init__(self, uri: str, database: str, *, timeout: float = 3.0,
+                 now: Callable[[], datetime | str] | None = None) -> None:
         self._uri = uri
+        self._now: Callable[[], datetime | str] = now or _now
         self._timeout_ms = int(timeout * 1000)
         self._client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
             uri, tz_aware=True, connect=False,
@@ -173,10 +164,9 @@ class Store:
         doc = await self._registration_doc(registration_id)
         return None if doc is None else _registration(doc)
 
-    async def registration_json(self, registration_id: str) -> dict[str, Any] | None:
-        """The registration as JSON (ids hex, datetimes ISO 8601, no hashes)."""
-        doc = await self._registration_doc(registration_id)
-        return None if doc is None else to_json(doc)
+    async def registration_document(self, registration_id: str) -> dict[str, Any] | None:
+        """The registration document as stored (hashes included: the caller drops them)."""
+        return await self._registration_doc(registration_id)
 
     async def _registration_doc(self, registration_id: str) -> dict[str, Any] | None:
         return await self._db[Collection.DRONE_REGISTRATIONS].find_one(
@@ -185,7 +175,7 @@ class Store:
     async def mark_drone_online(self, registration_id: str) -> RegistrationDoc | None:
         """On connect: ``online`` (``busy`` if it holds a lock) and ``lastSeenAt`` now."""
         registrations = self._db[Collection.DRONE_REGISTRATIONS]
-        now = _now()
+        now = self._now()
         await registrations.update_one(
             {"_id": _oid(registration_id), "lockedBy": None},
             {"$set": {"status": DroneStatus.ONLINE, "lastSeenAt": now}})
@@ -199,7 +189,7 @@ class Store:
 
         Returns how many work orders were aborted.
         """
-        now = _now()
+        now = self._now()
         await self._db[Collection.DRONE_REGISTRATIONS].update_one(
             {"_id": _oid(registration_id)},
             {"$set": {"status": DroneStatus.OFFLINE, "lockedBy": None, "lastSeenAt": now}})
@@ -220,7 +210,7 @@ class Store:
         ids = [doc["_id"] async for doc in registrations.find(stale, {"_id": 1})]
         if not ids:
             return 0, 0
-        now = _now()
+        now = self._now()
         changed = await registrations.update_many(
             {"_id": {"$in": ids}, **stale},
             {"$set": {"status": DroneStatus.OFFLINE, "lockedBy": None}})
@@ -269,7 +259,7 @@ class Store:
             "prompt": prompt,
             "status": WorkOrderStatus.PENDING,
             "completedAt": None,
-            "createdAt": _now(),
+            "createdAt": self._now(),
         })
         return str(result.inserted_id)
 
@@ -278,7 +268,7 @@ class Store:
         """Set ``status`` if the work order is in one of ``only_from``; False otherwise."""
         update: dict[str, Any] = {"status": status}
         if status != WorkOrderStatus.RUNNING:
-            update["completedAt"] = _now()
+            update["completedAt"] = self._now()
         result = await self._db[Collection.WORK_ORDERS].update_one(
             {"_id": _oid(work_order_id), "status": {"$in": list(only_from)}}, {"$set": update})
         return result.matched_count == 1
@@ -289,8 +279,14 @@ class Store:
         result = await self._db[Collection.WORK_ORDERS].update_one(
             {"_id": _oid(work_order_id), "registration": _oid(registration_id),
              "chatSession": _oid(chat_session_id)},
-            {"$set": {"status": status, "completedAt": _now()}})
+            {"$set": {"status": status, "completedAt": self._now()}})
         return result.matched_count == 1
+
+    async def work_order_exists(self, work_order_id: str) -> bool:
+        """True when a work order ``work_order_id`` exists (whoever's it is)."""
+        doc = await self._db[Collection.WORK_ORDERS].find_one({"_id": _oid(work_order_id)},
+                                                              {"_id": 1})
+        return doc is not None
 
     async def unfinished_work_order(self, registration_id: str,
                                     chat_session_id: str) -> WorkOrderDoc | None:

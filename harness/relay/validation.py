@@ -5,6 +5,11 @@ with the protocol error code and a message naming the field: ``invalid-payload``
 the payload is not an object or a field is missing or mistyped, ``invalid-id`` when an id
 field is a string but not 24 hex digits. Shape errors are reported before id errors, so
 ``{"registrationId": "x"}`` without ``chatSessionId`` is ``invalid-payload``.
+
+``Rules`` picks the other answers that the contract allows (section 11): with ``ids_first``
+(the ``error-precedence`` variant) every id field present is checked first and an id that
+is not a string (``42``, ``null``, a list) is ``invalid-id`` rather than ``invalid-payload``;
+with ``blank_prompt`` (``blank-prompt-accepted``) a blank prompt is accepted.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ __all__ = [
     "LockRequest",
     "OpenChatSession",
     "PayloadError",
+    "Rules",
     "StreamEvent",
     "SubmitPrompt",
     "WorkOrderComplete",
@@ -54,6 +60,17 @@ class Refused(Exception):
 
 class PayloadError(Refused):
     """A malformed payload: ``invalid-payload`` or ``invalid-id``."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Which allowed answer the checks give where the contract leaves a choice."""
+
+    ids_first: bool = False
+    blank_prompt: bool = False
+
+
+REFERENCE: Final = Rules()
 
 
 @dataclass(frozen=True)
@@ -146,11 +163,19 @@ def ID(value: Any) -> str | None:  # noqa: N802 - reads as a field kind
 
 
 def _check(event: str, data: Any, fields: Mapping[str, Check],
-           optional: Mapping[str, Check] | None = None) -> dict[str, Any]:
-    """Validate ``data`` for ``event``: required ``fields`` first, then optional, then ids."""
+           optional: Mapping[str, Check] | None = None,
+           rules: Rules = REFERENCE) -> dict[str, Any]:
+    """Validate ``data`` for ``event``: required ``fields`` first, then optional, then ids
+    (``rules.ids_first``: the ids present first, then the rest)."""
     if not isinstance(data, dict):
         raise PayloadError(ErrorCode.INVALID_PAYLOAD,
                            f"{event}: payload must be an object, got {_type_name(data)}")
+    if rules.ids_first:
+        for name, kind in fields.items():
+            if kind is ID and name in data and not is_object_id(data[name]):
+                raise PayloadError(ErrorCode.INVALID_ID,
+                                   f"{event}: field {name!r} must be a string of 24 hex "
+                                   "digits")
     for name, kind in fields.items():
         if name not in data:
             raise PayloadError(ErrorCode.INVALID_PAYLOAD, f"{event}: missing field {name!r}")
@@ -195,22 +220,24 @@ def parse_auth(data: Any) -> CodeAuth | DroneAuth:
 # -- IDE -> relay ----------------------------------------------------------------------------
 
 
-def parse_open_chat_session(data: Any) -> OpenChatSession:
+def parse_open_chat_session(data: Any, rules: Rules = REFERENCE) -> OpenChatSession:
     """``openChatSession {chatSessionId}``."""
-    fields = _check(Event.OPEN_CHAT_SESSION, data, {"chatSessionId": ID})
+    fields = _check(Event.OPEN_CHAT_SESSION, data, {"chatSessionId": ID}, rules=rules)
     return OpenChatSession(fields["chatSessionId"])
 
 
-def parse_lock_request(event: str, data: Any) -> LockRequest:
+def parse_lock_request(event: str, data: Any, rules: Rules = REFERENCE) -> LockRequest:
     """``requestSessionLock`` / ``releaseSessionLock {registrationId, chatSessionId}``."""
-    fields = _check(event, data, {"registrationId": ID, "chatSessionId": ID})
+    fields = _check(event, data, {"registrationId": ID, "chatSessionId": ID}, rules=rules)
     return LockRequest(fields["registrationId"], fields["chatSessionId"])
 
 
-def parse_submit_prompt(data: Any) -> SubmitPrompt:
-    """``submitPrompt {registrationId, chatSessionId, prompt}``; the prompt must not be blank."""
+def parse_submit_prompt(data: Any, rules: Rules = REFERENCE) -> SubmitPrompt:
+    """``submitPrompt {registrationId, chatSessionId, prompt}``; the prompt must not be blank
+    (unless ``rules.blank_prompt``)."""
+    prompt = _string if rules.blank_prompt else _non_empty_string
     fields = _check(Event.SUBMIT_PROMPT, data,
-                    {"registrationId": ID, "chatSessionId": ID, "prompt": _non_empty_string})
+                    {"registrationId": ID, "chatSessionId": ID, "prompt": prompt}, rules=rules)
     return SubmitPrompt(fields["registrationId"], fields["chatSessionId"], fields["prompt"])
 
 
@@ -223,19 +250,19 @@ _STREAM_EXTRA: Final[dict[str, dict[str, Check]]] = {
 }
 
 
-def parse_stream_event(event: str, data: Any) -> StreamEvent:
+def parse_stream_event(event: str, data: Any, rules: Rules = REFERENCE) -> StreamEvent:
     """``thinking``/``response`` ``{workOrderId, chatSessionId, seq, text}`` and
     ``toolCall {..., toolCallId, name, arguments}`` (arguments: object or JSON string)."""
     base: dict[str, Check] = {"workOrderId": ID, "chatSessionId": ID, "seq": _seq}
-    fields = _check(event, data, {**base, **_STREAM_EXTRA[event]})
+    fields = _check(event, data, {**base, **_STREAM_EXTRA[event]}, rules=rules)
     return StreamEvent(fields["workOrderId"], fields["chatSessionId"], fields["seq"], fields)
 
 
-def parse_work_order_complete(data: Any) -> WorkOrderComplete:
+def parse_work_order_complete(data: Any, rules: Rules = REFERENCE) -> WorkOrderComplete:
     """``workOrderComplete {workOrderId, chatSessionId, status, summary?, seq?}``."""
     fields = _check(Event.WORK_ORDER_COMPLETE, data,
                     {"workOrderId": ID, "chatSessionId": ID, "status": _final_status},
-                    optional={"summary": _optional_string, "seq": _seq})
+                    optional={"summary": _optional_string, "seq": _seq}, rules=rules)
     return WorkOrderComplete(fields["workOrderId"], fields["chatSessionId"], fields["status"],
                              fields)
 

@@ -276,11 +276,14 @@ async def test_checks_run_in_the_documented_order(clients: Clients, ids: Ids,
                                                   event: str) -> None:
     ide = await clients.ide(ids.token)
     extra = {"prompt": "p"} if event == "submitPrompt" else {}
-    steps = [  # each payload fails one check later than the one before
+    steps = [  # each payload passes the checks that the one before failed
         ({"registrationId": "bad"}, "invalid-payload"),
         ({"registrationId": "bad", "chatSessionId": UNKNOWN, **extra}, "invalid-id"),
-        ({**_lock(UNKNOWN, ids.foreign_chat.id), **extra}, "not-found"),
-        ({**_lock(ids.foreign_drone.id, ids.chat.id), **extra}, "forbidden"),
+        # another user's drone or chat session: forbidden, whatever else is wrong (11.1)
+        ({**_lock(ids.foreign_drone.id, UNKNOWN), **extra}, "forbidden"),
+        ({**_lock(UNKNOWN, ids.foreign_chat.id), **extra}, "forbidden"),
+        ({**_lock(UNKNOWN, ids.chat.id), **extra}, "not-found"),
+        ({**_lock(ids.drone.id, UNKNOWN), **extra}, "not-found"),
     ]
     for payload, code in steps:
         assert _error(await ide.call(event, payload)) == code, payload

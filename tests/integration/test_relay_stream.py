@@ -188,9 +188,11 @@ async def test_bad_input_of_every_kind_never_stops_the_relay(
     assert (await stage.ide.sio.call("openChatSession", ("a", "b")))["error"] == (
         "invalid-payload")
     await stage.ide.emit("noSuchEvent", {"x": 1})
-    assert await stage.ide.call("noSuchEvent", {"x": 1}) is None
+    assert (await stage.ide.call("noSuchEvent", {"x": 1}))["error"] == "forbidden"
     await stage.ide.emit("thinking", stage.item("thinking", 0))
+    assert (await stage.ide.call("thinking", stage.item("thinking", 0)))["error"] == "forbidden"
     await stage.drone.emit("requestTermination", {})
+    assert (await stage.drone.call("requestTermination", {}))["error"] == "forbidden"
     crash = await stage.ide.call("requestCrashRecovery")
     assert crash["error"] == "forbidden"
     await stage.drone.emit("thinking", stage.item("thinking", 1, text="x" * 200_000))
