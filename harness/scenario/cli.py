@@ -23,7 +23,7 @@ from harness.cli_options import (
 )
 from harness.env import ENVIRONMENT_KINDS, open_environment
 from harness.env.base import Environment
-from harness.errors import EnvError, ScenarioError
+from harness.errors import ConfigError, EnvError, ScenarioError
 from harness.protocol import SESSION_MAPS
 from harness.scenario.introspection import fetch_sessions
 from harness.scenario.loader import find_scenario_files, load_file, load_paths
@@ -45,6 +45,12 @@ _STYLE = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow
 def _environment(kind: str, params: dict[str, Any]) -> Environment:
     if kind in ("local", "compose"):
         return open_environment(kind, settings=relay_settings_from(params))
+    switched = [f"--{flag} {value}" for flag, key in (("regress", "regressions"),
+                                                      ("variant", "variants"))
+                for value in params.get(key) or ()]
+    if switched:
+        raise ConfigError(f"{', '.join(switched)}: switches of the reference relay; with "
+                          "--env external the relay under test is not the harness's")
     return open_environment("external", relay_url=params["relay_url"],
                             mongo_uri=params["mongo_uri"], database=params["database"],
                             admin_token=params["admin_token"])
@@ -186,7 +192,8 @@ def run_command(paths: tuple[Path, ...], expression: str | None, env_kind: str,
                 **params: Any) -> None:
     """Run scenario files (default: ./scenarios) and print a summary; exit 0 only if all pass.
 
-    Timeouts and --regress apply to the local relay only.
+    Timeouts, --regress and --variant apply to the relay the harness starts (local,
+    compose); with --env external they are refused.
     """
     console = Console(highlight=False)
     _configure_logging(params["log_level"], console)

@@ -120,9 +120,21 @@ def _conn_of(conns: Sequence[_Conn], m: Message) -> _Conn | None:
 
 
 def _key(event: str, payload: Any) -> tuple[str, str]:
-    body = {k: v for k, v in payload.items() if k != "registrationId"} \
-        if isinstance(payload, dict) else payload
-    return event, json.dumps(body, sort_keys=True, default=str)
+    """What pairs a received event with the sent one: event, work order and seq."""
+    if isinstance(payload, dict):
+        return event, json.dumps([payload.get("workOrderId"), payload.get("seq")], default=str)
+    return event, json.dumps(payload, sort_keys=True, default=str)
+
+
+def _altered(sent: Any, received: Any) -> str | None:
+    """The first field the drone sent that the forwarded event lacks or changed, else None.
+    The relay adds registrationId (replacing the drone's) and may add fields (11.2)."""
+    if not isinstance(sent, dict) or not isinstance(received, dict):
+        return None if sent == received else "payload"
+    for key, value in sent.items():
+        if key != "registrationId" and (key not in received or received[key] != value):
+            return str(key)
+    return None
 
 
 def check_history(messages: Sequence[Message],
@@ -231,11 +243,20 @@ def _delivery(messages: Sequence[Message], conns: list[_Conn],
             continue
         conn = _conn_of(conns, m)
         who = str(conn) if conn else f"ide {m.actor} ({m.socket_id or 'no socket id'})"
-        candidates = by_key.get(_key(m.event, m.payload), [])
+        keyed = [s for s in by_key.get(_key(m.event, m.payload), []) if s.message.seq < m.seq]
+        # The fullest sent payload the received one carries: a malformed event with fewer
+        # fields (same work order and seq) must not take the place of the real one.
+        candidates = sorted((s for s in keyed if _altered(s.message.payload, m.payload) is None),
+                            key=lambda s: -len(s.message.payload))
         used = {s.index for _, s in received.get((conn_index.get(id(conn), -1), m.actor), [])}
-        earlier = [s for s in candidates if s.message.seq < m.seq]
-        fresh = [s for s in earlier if s.index not in used]
-        source = (fresh or earlier)[0] if earlier else None
+        fresh = [s for s in candidates if s.index not in used]
+        source = (fresh or candidates)[0] if candidates else None
+        if source is None and keyed:
+            field = _altered(keyed[0].message.payload, m.payload)
+            out.append(Violation("delivery", f"{who} received {keyed[0].label} with its "
+                                 f"field {field} changed or missing: {_short(m.payload)}",
+                                 m.actor, (keyed[0].message.seq, m.seq), "altered"))
+            continue
         if source is None:
             out.append(Violation("delivery", f"{who} received {m.event} {_short(m.payload)} "
                                  "that no drone sent", m.actor, (m.seq,), "phantom"))

@@ -1,4 +1,5 @@
-"""``harness selftest``: the pack against the clean relay and each ``--regress`` switch."""
+"""``harness selftest``: the pack against the clean relay, each ``--variant`` (alone and all
+together) and each ``--regress`` switch."""
 
 from __future__ import annotations
 
@@ -11,16 +12,24 @@ from typing import Any
 import click
 
 from harness.cli_options import database_option, log_level_option
+from harness.errors import ConfigError
 from harness.scenario import ScenarioResult, load_paths, render_story, select
-from harness.selftest.matrix import render_grid, render_reasons, render_verdict, short_id
+from harness.selftest.matrix import (
+    ALL_VARIANTS,
+    render_grid,
+    render_reasons,
+    render_verdict,
+    short_id,
+)
 from harness.selftest.reports import write_selftest_reports
 from harness.selftest.runner import (
     SELFTEST_ENVIRONMENTS,
     SelftestReport,
     environment_factory,
     run_selftest,
+    variant_runs,
 )
-from harness.settings import REGRESSIONS, RelaySettings
+from harness.settings import REGRESSIONS, VARIANTS, RelaySettings
 
 DEFAULT_PATHS = ("scenarios",)
 EXIT_FAILED = 1
@@ -54,6 +63,10 @@ def _progress(verbose: bool) -> Any:
               show_default=True, help="Where each relay runs (a fresh one per run).")
 @click.option("--switch", "switches", multiple=True, type=click.Choice(REGRESSIONS),
               help="Only these switches (repeatable; default: every switch).")
+@click.option("--variant", "variants", multiple=True, type=click.Choice(VARIANTS),
+              help="Only these variants (repeatable; default: every variant).")
+@click.option("--no-variants", is_flag=True,
+              help="Leave out the variants column (the clean and switch runs only).")
 @click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
               help="Write reports (one per run) into this directory.")
 @click.option("--junit-xml", type=click.Path(path_type=Path), default=None,
@@ -64,14 +77,18 @@ def _progress(verbose: bool) -> Any:
 @database_option
 @log_level_option
 def selftest_command(paths: tuple[Path, ...], expression: str | None, env_kind: str,
-                     switches: tuple[str, ...], report_dir: Path | None,
+                     switches: tuple[str, ...], variants: tuple[str, ...], no_variants: bool,
+                     report_dir: Path | None,
                      junit_xml: Path | None, stories: bool, verbose: bool, database: str,
                      log_level: str) -> None:
-    """Prove the pack catches regressions: run it against the clean reference relay and once
-    per --regress switch, each in a fresh environment, and print the matrix.
+    """Prove the pack asserts the contract and catches regressions: run it against the clean
+    reference relay, against each --variant (another answer the contract allows) alone and
+    all of them together, and once per --regress switch, each in a fresh environment, and
+    print the matrix.
 
-    Exit 0 only when the clean run passes every scenario and every switch is caught by a
-    scenario whose failure message names the problem (docs/selftest.md).
+    Exit 0 only when the clean run and every variant run pass every scenario and every
+    switch is caught by a scenario whose failure message names the problem
+    (docs/selftest.md).
     """
     _configure_logging(log_level)
     scenarios = select(load_paths(paths or DEFAULT_PATHS), expression)
@@ -79,12 +96,17 @@ def selftest_command(paths: tuple[Path, ...], expression: str | None, env_kind: 
         click.echo("no scenario selected")
         raise SystemExit(EXIT_NONE_SELECTED)
     chosen = list(switches) or list(REGRESSIONS)
-    click.echo(f"selftest: {len(scenarios)} scenario(s) x (clean + {len(chosen)} switch(es)), "
-               f"--env {env_kind}")
+    if no_variants and variants:
+        raise ConfigError("selftest: --no-variants and --variant exclude each other")
+    picked = [] if no_variants else list(variants) or list(VARIANTS)
+    runs = len(variant_runs(picked))
+    click.echo(f"selftest: {len(scenarios)} scenario(s) x (clean + {runs} variant run(s) + "
+               f"{len(chosen)} switch(es)), --env {env_kind}")
     began = time.monotonic()
     report = asyncio.run(run_selftest(
         scenarios, chosen, environment_factory(env_kind),
-        RelaySettings(database=database, log_level=log_level.upper()), _progress(verbose)))
+        RelaySettings(database=database, log_level=log_level.upper()), _progress(verbose),
+        variants=picked))
     elapsed = time.monotonic() - began
     _print(report, stories)
     write_selftest_reports(report, report_dir=report_dir, junit_xml=junit_xml)
@@ -97,7 +119,8 @@ def _print(report: SelftestReport, stories: bool) -> None:
     matrix = report.matrix
     for run, results in report.results.items():
         for result in results:
-            if not result.passed and (run == "clean" or stories):
+            if not result.passed and (run == "clean" or run.startswith("variant")
+                                      or run == ALL_VARIANTS or stories):
                 click.echo()
                 click.echo(f"[{run}] {render_story(result)}")
     click.echo()

@@ -1,9 +1,11 @@
 """The selftest matrix: which scenarios failed against which relay, and the verdict. Pure.
 
-A *run* is the pack against one relay: clean (``switch`` None) or with one ``--regress``
-switch. The verdict is green only when the clean run passed every scenario and every
-switch was caught: at least one scenario failed with a message that names the problem
-(``harness.selftest.diagnoses``).
+A *run* is the pack against one relay: clean (``switch`` None), with one ``--regress``
+switch, or with ``--variant`` switches (the reference relay taking the other allowed answer
+of points of contract section 11; ``variants``). The verdict is green only when the clean
+run and every variant run passed every scenario (a harness that fails a correct relay is
+worse than none) and every switch was caught: at least one scenario failed with a message
+that names the problem (``harness.selftest.diagnoses``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Literal
 from harness.selftest.diagnoses import Diagnosis
 
 CLEAN = "clean"
+VARIANTS_COLUMN = "variants"
+ALL_VARIANTS = "all variants"
 SwitchState = Literal["caught", "generic", "missed", "error"]
 _CELL = {"passed": ".", "skipped": "skip", "named": "CAUGHT", "generic": "failed",
          "error": "error"}
@@ -43,11 +47,25 @@ class Run:
     outcomes: tuple[Outcome, ...]
     duration: float = 0.0
     error: str | None = None
+    variants: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
-        """``clean`` or the switch."""
-        return self.switch or CLEAN
+        """``clean``, the switch, ``variant <name>`` or ``all variants``."""
+        if self.switch:
+            return self.switch
+        if len(self.variants) > 1:
+            return ALL_VARIANTS
+        return f"variant {self.variants[0]}" if self.variants else CLEAN
+
+    @property
+    def failures(self) -> list[Outcome]:
+        """Scenarios that did not pass (or skip) in this run."""
+        return [o for o in self.outcomes if not o.passed]
+
+    def green(self, scenarios: int) -> bool:
+        """Started, ran ``scenarios`` scenarios, and none failed."""
+        return self.error is None and not self.failures and len(self.outcomes) == scenarios
 
 
 @dataclass(frozen=True)
@@ -89,22 +107,28 @@ class Matrix:
     scenarios: tuple[str, ...]
     clean: Run
     switches: tuple[SwitchVerdict, ...]
+    variants: tuple[Run, ...] = ()
 
     @property
     def clean_failures(self) -> list[Outcome]:
         """Scenarios that did not pass against the clean relay."""
-        return [o for o in self.clean.outcomes if not o.passed]
+        return self.clean.failures
 
     @property
     def clean_green(self) -> bool:
         """The clean run started and passed every scenario."""
-        return self.clean.error is None and not self.clean_failures and \
-            len(self.clean.outcomes) == len(self.scenarios)
+        return self.clean.green(len(self.scenarios))
+
+    @property
+    def variants_green(self) -> bool:
+        """Every variant run started and passed every scenario (vacuous without any)."""
+        return all(run.green(len(self.scenarios)) for run in self.variants)
 
     @property
     def ok(self) -> bool:
-        """Clean all green and every switch caught."""
-        return self.clean_green and all(v.state == "caught" for v in self.switches)
+        """Clean and every variant all green, and every switch caught."""
+        return self.clean_green and self.variants_green and \
+            all(v.state == "caught" for v in self.switches)
 
     def problems(self) -> list[str]:
         """Why the selftest failed, one line each (empty when ``ok``)."""
@@ -115,6 +139,16 @@ class Matrix:
             names = ", ".join(o.scenario for o in self.clean_failures)
             out.append(f"{len(self.clean_failures)} scenario(s) failed against the clean "
                        f"relay: {names}")
+        for run in self.variants:
+            if run.error is not None:
+                out.append(f"{run.name}: the environment failed: {run.error}")
+            elif run.failures:
+                names = ", ".join(o.scenario for o in run.failures)
+                out.append(f"{run.name}: {len(run.failures)} scenario(s) failed against a "
+                           f"relay that takes another allowed answer: {names}")
+            elif len(run.outcomes) != len(self.scenarios):
+                out.append(f"{run.name}: ran {len(run.outcomes)} of {len(self.scenarios)} "
+                           "scenario(s)")
         for verdict in self.switches:
             switch = verdict.run.name
             if verdict.state == "error":
@@ -136,10 +170,12 @@ def judge(run: Run, diagnosis: Diagnosis) -> SwitchVerdict:
 
 
 def build_matrix(scenarios: Sequence[str], clean: Run,
-                 switched: Sequence[tuple[Run, Diagnosis]]) -> Matrix:
-    """The matrix of a clean run and the switch runs (each with its diagnosis)."""
+                 switched: Sequence[tuple[Run, Diagnosis]],
+                 variants: Sequence[Run] = ()) -> Matrix:
+    """The matrix of a clean run, the switch runs (each with its diagnosis) and the variant
+    runs."""
     return Matrix(tuple(scenarios), clean,
-                  tuple(judge(run, diagnosis) for run, diagnosis in switched))
+                  tuple(judge(run, diagnosis) for run, diagnosis in switched), tuple(variants))
 
 
 def short_id(scenario: str) -> str:
@@ -157,6 +193,10 @@ def _cell(matrix: Matrix, column: int, scenario: str) -> str:
         if outcome.passed:
             return _CELL[outcome.status]
         return _CELL["error"] if outcome.status == "error" else "FAILED"
+    if matrix.variants:
+        if column == 1:
+            return _variants_cell(matrix, scenario)
+        column -= 1
     verdict = matrix.switches[column - 1]
     outcome = next((o for o in verdict.run.outcomes if o.scenario == scenario), None)
     if outcome is None:
@@ -167,11 +207,24 @@ def _cell(matrix: Matrix, column: int, scenario: str) -> str:
     return _CELL["named"] if catch.named else _CELL["generic"]
 
 
+def _variants_cell(matrix: Matrix, scenario: str) -> str:
+    outcomes = [next((o for o in run.outcomes if o.scenario == scenario), None)
+                for run in matrix.variants]
+    failed = sum(1 for o in outcomes if o is not None and not o.passed)
+    if failed:
+        return f"FAILED {failed}"
+    if any(o is None for o in outcomes):
+        return "-"
+    return "skip" if all(o is not None and o.status == "skipped" for o in outcomes) else "."
+
+
 def render_grid(matrix: Matrix, width: int = 48) -> list[str]:
     """Scenarios x runs: ``.`` passed, ``skip`` skipped, ``CAUGHT`` failed naming the
     problem, ``failed`` failed without naming it; in the clean column a failure is
-    ``FAILED``."""
-    heads = [CLEAN] + [v.run.name for v in matrix.switches]
+    ``FAILED``; the variants column is ``.`` when the scenario passed (or was skipped) in
+    every variant run, ``FAILED n`` when it failed in n of them."""
+    heads = [CLEAN] + ([VARIANTS_COLUMN] if matrix.variants else []) + \
+        [v.run.name for v in matrix.switches]
     rows = [[short_id(s)] + [_cell(matrix, i, s) for i in range(len(heads))]
             for s in matrix.scenarios]
     first = min(width, max([len("scenario"), *(len(r[0]) for r in rows)]))
@@ -205,6 +258,12 @@ def render_reasons(matrix: Matrix) -> list[str]:
         lines += ["", "clean: FAILED (a scenario fails against the reference relay)"]
         for outcome in matrix.clean_failures:
             lines += [f"  {short_id(outcome.scenario)}", f"      {outcome.reason}"]
+    for run in matrix.variants:
+        if run.failures:
+            lines += ["", f"{run.name}: FAILED (a scenario fails against a relay that takes "
+                          "another answer the contract allows)"]
+            for outcome in run.failures:
+                lines += [f"  {short_id(outcome.scenario)}", f"      {outcome.reason}"]
     return lines
 
 
@@ -213,6 +272,12 @@ def render_verdict(matrix: Matrix) -> list[str]:
     clean = matrix.clean
     passed = sum(1 for o in clean.outcomes if o.passed)
     lines = [f"clean: {passed}/{len(matrix.scenarios)} passed in {clean.duration:.1f} s"]
+    for run in matrix.variants:
+        skipped = sum(1 for o in run.outcomes if o.status == "skipped")
+        state = f"ERROR: {run.error}" if run.error is not None else \
+            f"{len(run.outcomes) - len(run.failures)}/{len(matrix.scenarios)} passed" + \
+            (f" ({skipped} skipped: reference relay only)" if skipped else "")
+        lines.append(f"{run.name}: {state} in {run.duration:.1f} s")
     for verdict in matrix.switches:
         named = sum(1 for c in verdict.catches if c.named)
         lines.append(f"{verdict.run.name}: {verdict.state}; {len(verdict.catches)} failed, "

@@ -2,8 +2,9 @@
 
 The JUnit file has its own shape, because under a switch a failing scenario is the goal:
 suite ``selftest.clean`` holds one test per scenario (it must pass), suite
-``selftest.switches`` one test per switch (it must be caught; the failure text lists what
-failed and why). ``--report DIR`` writes ``matrix.txt``, and for every run the report of
+``selftest.variants`` one test per variant run (it must pass), suite ``selftest.switches``
+one test per switch (it must be caught; the failure text lists what failed and why).
+``--report DIR`` writes ``matrix.txt``, and for every run the report of
 ``harness run`` (``harness.report.write_reports``: ``index.html`` and the traces) plus one
 failure story per failing scenario into ``DIR/<run>/``.
 """
@@ -20,6 +21,7 @@ from harness.errors import ConfigError
 from harness.report import write_reports
 from harness.scenario import render_story
 from harness.selftest.matrix import (
+    ALL_VARIANTS,
     CLEAN,
     Matrix,
     render_grid,
@@ -61,6 +63,18 @@ def junit_tree(matrix: Matrix) -> ET.ElementTree[ET.Element]:
         elif not outcome.passed:
             ET.SubElement(case, "failure", message=_text(outcome.reason)).text = \
                 _text(outcome.reason)
+    if matrix.variants:
+        failing = [run for run in matrix.variants if not run.green(len(matrix.scenarios))]
+        variants = ET.SubElement(root, "testsuite", name="selftest.variants",
+                                 tests=str(len(matrix.variants)), failures=str(len(failing)))
+        for run in matrix.variants:
+            case = ET.SubElement(variants, "testcase", classname="selftest.variants",
+                                 name=f"{run.name} passes", time=f"{run.duration:.3f}")
+            if run in failing:
+                lines = [f"{short_id(o.scenario)}: {o.reason}" for o in run.failures]
+                message = run.error or f"{len(run.failures)} scenario(s) failed"
+                ET.SubElement(case, "failure", message=_text(message)).text = \
+                    _text("\n".join(lines) or message)
     uncaught = [v for v in matrix.switches if v.state != "caught"]
     suite = ET.SubElement(root, "testsuite", name="selftest.switches",
                           tests=str(len(matrix.switches)), failures=str(len(uncaught)))
@@ -104,13 +118,14 @@ def _write_dir(report: Any, matrix: Matrix, report_dir: Path) -> list[Path]:
     summary.write_text(matrix_text(matrix), encoding="utf-8")
     written = [summary]
     for run, results in report.results.items():
-        folder = report_dir / run
+        folder = report_dir / run.replace(" ", "-")
         folder.mkdir(exist_ok=True)
         for index, result in enumerate(r for r in results if not r.passed):
             story = folder / f"failure-{index + 1:02d}.txt"
             story.write_text(render_story(result) + "\n", encoding="utf-8")
             written.append(story)
-        title = f"harness selftest: {run}" + ("" if run == CLEAN else " (failures expected)")
+        expected = run != CLEAN and not run.startswith("variant") and run != ALL_VARIANTS
+        title = f"harness selftest: {run}" + (" (failures expected)" if expected else "")
         paths = write_reports(results, report_dir=folder, junit_xml=None, title=title)
         if paths.index is not None:
             written.append(paths.index)

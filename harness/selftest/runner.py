@@ -1,5 +1,6 @@
-"""Run the pack against the clean reference relay and once per ``--regress`` switch, each in
-its own fresh environment, and build the matrix."""
+"""Run the pack against the clean reference relay, against each ``--variant`` alone and all
+of them together, and once per ``--regress`` switch, each in its own fresh environment, and
+build the matrix."""
 
 from __future__ import annotations
 
@@ -48,18 +49,20 @@ def environment_factory(kind: str) -> EnvFactory:
 
 
 async def run_pack(scenarios: Sequence[Scenario], env: Environment, switch: str | None,
-                   on_result: OnResult | None = None) -> tuple[Run, list[ScenarioResult]]:
+                   on_result: OnResult | None = None, variants: Sequence[str] = ()
+                   ) -> tuple[Run, list[ScenarioResult]]:
     """Start ``env``, run every scenario in it, stop it; a start-up failure is the run's
     ``error``, not an exception."""
     began = time.monotonic()
-    name = switch or "clean"
+    name = Run(switch, (), variants=tuple(variants)).name
     results: list[ScenarioResult] = []
     try:
         await env.start()
     except HarnessError as exc:
         log.debug("selftest: %s environment failed", name, exc_info=True)
         await env.stop()
-        return Run(switch, (), time.monotonic() - began, error=str(exc)), results
+        return Run(switch, (), time.monotonic() - began, error=str(exc),
+                   variants=tuple(variants)), results
     try:
         for scenario in scenarios:
             result = await run_scenario(scenario, env)
@@ -69,26 +72,40 @@ async def run_pack(scenarios: Sequence[Scenario], env: Environment, switch: str 
     finally:
         await env.stop()
     outcomes = tuple(outcome_of(r) for r in results)
-    return Run(switch, outcomes, time.monotonic() - began), results
+    return Run(switch, outcomes, time.monotonic() - began, variants=tuple(variants)), results
+
+
+def variant_runs(variants: Sequence[str]) -> list[tuple[str, ...]]:
+    """Each variant alone, then (with more than one) all of them together."""
+    runs = [(variant,) for variant in variants]
+    return runs + ([tuple(variants)] if len(variants) > 1 else [])
 
 
 async def run_selftest(scenarios: Sequence[Scenario], switches: Sequence[str],
                        make_env: EnvFactory, base: RelaySettings | None = None,
-                       on_result: OnResult | None = None) -> SelftestReport:
-    """The pack against the clean relay, then with each switch (one at a time, each in a
-    fresh environment from ``make_env``); raises ``ConfigError`` for a switch with no
-    diagnosis before anything runs."""
-    base = base or RelaySettings()
+                       on_result: OnResult | None = None,
+                       variants: Sequence[str] = ()) -> SelftestReport:
+    """The pack against the clean relay, against each variant alone and all of them
+    together, then with each switch (one at a time; every run in a fresh environment from
+    ``make_env``); raises ``ConfigError`` for a switch with no diagnosis before anything
+    runs."""
+    base = dataclasses.replace(base or RelaySettings(), regressions=frozenset(),
+                               variants=frozenset())
     diagnoses = [diagnosis_of(switch) for switch in switches]
-    clean, clean_results = await run_pack(
-        scenarios, make_env(dataclasses.replace(base, regressions=frozenset())), None,
-        on_result)
-    results = {"clean": clean_results}
+    clean, clean_results = await run_pack(scenarios, make_env(base), None, on_result)
+    results = {clean.name: clean_results}
+    variant_results: list[Run] = []
+    for chosen in variant_runs(variants):
+        settings = dataclasses.replace(base, variants=frozenset(chosen))
+        run, run_results = await run_pack(scenarios, make_env(settings), None, on_result,
+                                          chosen)
+        results[run.name] = run_results
+        variant_results.append(run)
     switched = []
     for switch, diagnosis in zip(switches, diagnoses, strict=True):
         settings = dataclasses.replace(base, regressions=frozenset({switch}))
         run, run_results = await run_pack(scenarios, make_env(settings), switch, on_result)
         results[switch] = run_results
         switched.append((run, diagnosis))
-    matrix = build_matrix([s.id for s in scenarios], clean, switched)
+    matrix = build_matrix([s.id for s in scenarios], clean, switched, variant_results)
     return SelftestReport(matrix, results)

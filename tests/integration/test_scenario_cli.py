@@ -75,3 +75,22 @@ async def test_run_against_an_external_relay_seeds_and_cleans_up_after_itself(
     assert f"environment: external: relay at {relay_env.relay_url}" in done.stdout
     after = {name: await db[name].count_documents({}) for name in ALL_COLLECTIONS}
     assert after == before  # the run's world, work orders included, is gone again
+
+
+async def test_run_says_which_checks_it_could_not_make_and_stops_on_a_refused_token(
+        relay_env: LocalEnvironment, tmp_path: Path) -> None:
+    external = ["--env", "external", "--relay-url", relay_env.relay_url,
+                "--mongo-uri", relay_env.mongo_uri, "--database", relay_env.database,
+                "--report", str(tmp_path / "report")]
+    pack = "scenarios/termination/no-socket.scenario.yaml"
+    anonymous = await asyncio.to_thread(harness, "run", pack, *external)
+    assert anonymous.returncode == 0, anonymous.stdout + anonymous.stderr
+    assert "introspection: leak checks and check_sessions steps will be skipped: no admin " \
+           "token was given (--admin-token)" in anonymous.stdout
+    assert "not checked: leak checks skipped: no admin token was given (--admin-token), so " \
+           "the relay's session maps cannot be read (in 1 scenario)" in anonymous.stdout
+    wrong = await asyncio.to_thread(harness, "run", pack, *external, "--admin-token", "WRONG")
+    assert wrong.returncode == 2, wrong.stdout + wrong.stderr
+    assert "introspection: the introspection endpoint refused the admin token (403 " \
+           "forbidden); check --admin-token; the leak checks cannot run" in wrong.stderr
+    assert "PASSED" not in wrong.stdout and "Traceback" not in wrong.stdout + wrong.stderr

@@ -299,3 +299,30 @@ def test_a_token_in_a_log_is_named_by_whose_it_is_never_shown() -> None:
     assert violation.message == "the relay log shows the API token of user u1 in clear (line 2)"
     assert token not in str(violation)
     assert check_secrets({"relay": "INFO all quiet\n"}, secrets) == []
+
+
+def test_forwarded_events_may_carry_extra_fields_but_keep_the_drones() -> None:
+    extra = base()
+    payload = extra.emit("d0", "D1", 0)
+    extra.receive("ide", "I1", {**payload, "relayedAt": "2025-01-01T00:00:00Z"})
+    assert extra.check() == []
+    changed = base()
+    payload = changed.emit("d0", "D1", 0)
+    changed.receive("ide", "I1", {**payload, "text": "rewritten"})
+    codes = sorted(v.code for v in changed.check())
+    assert codes == ["altered", "missing"]  # the changed event does not count as delivered
+    assert any("with its field text changed or missing" in v.message for v in changed.check())
+    dropped = base()
+    payload = dropped.emit("d0", "D1", 0)
+    dropped.receive("ide", "I1", {k: v for k, v in payload.items() if k != "text"})
+    assert any("field text changed or missing" in v.message for v in dropped.check())
+
+
+def test_a_received_event_pairs_with_the_fullest_sent_payload_it_carries() -> None:
+    story = base()
+    story.history.record("d0", "drone", "sent", "thinking",
+                         {"workOrderId": WO, "chatSessionId": CHAT, "seq": 0},
+                         socket_id="D1", negative=True)
+    payload = story.emit("d0", "D1", 0)
+    story.receive("ide", "I1", {**payload, "relayedAt": "x"})
+    assert story.check() == []

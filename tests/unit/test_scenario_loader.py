@@ -109,7 +109,8 @@ def test_unknown_field_in_a_step() -> None:
               event: openChatSession
               payloads: {}
         """) == ['x.scenario.yaml:8: step 1 (emit "open"): unknown field \'payloads\'; '
-                 "allowed: actor, event, payload, ack, no_ack, may_ignore, timeout, negative, may_drop"]
+                 "allowed: actor, event, payload, ack, no_ack, may_ignore, timeout, negative, "
+                 "may_drop"]
 
 
 def test_wrong_types_and_values_say_what_is_allowed() -> None:

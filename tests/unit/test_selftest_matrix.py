@@ -131,3 +131,54 @@ def test_a_skipped_scenario_keeps_the_clean_run_green_but_catches_nothing() -> N
     assert m.clean_green
     assert m.switches[0].state == "missed"
     assert render_grid(m)[3].split()[-2:] == ["skip", "skip"]
+
+
+def with_variants(*runs: Run) -> Matrix:
+    clean = Run(None, (ok(A), ok(B)), 2.0)
+    caught = Run("no-termination-handler", (ok(A), failed(B, NAMED)))
+    return build_matrix([A, B], clean, [(caught, DIAGNOSES["no-termination-handler"])], runs)
+
+
+def test_variant_runs_are_named_by_their_variants() -> None:
+    assert Run(None, (), variants=("z-timestamps",)).name == "variant z-timestamps"
+    assert Run(None, (), variants=("a", "b")).name == "all variants"
+    assert Run(None, ()).name == "clean"
+
+
+def test_every_variant_run_must_pass_or_skip() -> None:
+    skipped = Outcome(B, "skipped", "reference relay only", 0.0)
+    green = with_variants(Run(None, (ok(A), skipped), 1.0, variants=("z-timestamps",)),
+                          Run(None, (ok(A), ok(B)), 1.0, variants=("a", "b")))
+    assert green.ok and green.variants_green and green.problems() == []
+    assert render_grid(green)[0].split()[:4] == ["scenario", "clean", "variants",
+                                                 "no-termination-handler"]
+    assert render_grid(green)[2].split()[-3:] == [".", ".", "."]
+    assert "variant z-timestamps: 2/2 passed (1 skipped: reference relay only) in 1.0 s" in \
+        render_verdict(green)
+    red = with_variants(Run(None, (ok(A), failed(B, GENERIC)), 1.0,
+                            variants=("ack-after-stream",)),
+                        Run(None, (ok(A), failed(B, GENERIC)), 1.0, variants=("a", "b")))
+    assert not red.ok
+    assert red.problems() == [
+        f"variant ack-after-stream: 1 scenario(s) failed against a relay that takes another "
+        f"allowed answer: {B}",
+        f"all variants: 1 scenario(s) failed against a relay that takes another allowed "
+        f"answer: {B}"]
+    assert render_grid(red)[3].split()[-3:-1] == ["FAILED", "2"]
+    text = "\n".join(render_reasons(red))
+    assert "variant ack-after-stream: FAILED (a scenario fails against a relay that takes " \
+           "another answer the contract allows)" in text
+    broken = with_variants(Run(None, (), 0.1, error="relay exited", variants=("x",)))
+    assert broken.problems() == ["variant x: the environment failed: relay exited"]
+
+
+def test_junit_has_a_test_per_variant_run() -> None:
+    m = with_variants(Run(None, (ok(A), ok(B)), 1.0, variants=("z-timestamps",)),
+                      Run(None, (ok(A), failed(B, GENERIC)), 1.0, variants=("a", "b")))
+    suites = {s.get("name"): s for s in junit_tree(m).getroot().findall("testsuite")}
+    variants = suites["selftest.variants"]
+    assert (variants.get("tests"), variants.get("failures")) == ("2", "1")
+    cases = {c.get("name"): c for c in variants.findall("testcase")}
+    assert cases["variant z-timestamps passes"].find("failure") is None
+    failure = cases["all variants passes"].find("failure")
+    assert failure is not None and GENERIC in (failure.text or "")
