@@ -1,4 +1,4 @@
-"""Facts of the Gadget relay protocol v1, stated once.
+"""Facts of the Gadget relay protocol v1.1, stated once.
 
 Event names, error codes, statuses, collection names and payload shapes that the
 reference relay, the simulated clients, the seed and the scenario engine share.
@@ -11,7 +11,7 @@ import hashlib
 import re
 from typing import Final
 
-PROTOCOL_VERSION: Final = 1
+PROTOCOL_VERSION: Final = "1.1"
 DEFAULT_DATABASE: Final = "gadget"
 SOCKETIO_PATH: Final = "/socket.io"
 API_PREFIX: Final = "/api/v1"

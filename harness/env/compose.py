@@ -141,7 +141,8 @@ class ComposeEnvironment(RelayOwningEnvironment):
     def describe(self) -> str:
         """One line for summaries, naming the database actually used."""
         images = self.images
-        return (f"compose ({self.project}): relay {images.relay} at {self.relay_url}, "
+        switched = self._relay_label().removeprefix("reference relay")
+        return (f"compose ({self.project}): relay {images.relay}{switched} at {self.relay_url}, "
                 f"database {images.describe_database()} at {self.mongo_uri}")
 
     async def start(self) -> None:

@@ -55,7 +55,8 @@ class LocalEnvironment(RelayOwningEnvironment):
     def describe(self) -> str:
         """One line for summaries."""
         db = "mongod" if self._database.kind == "mongod" else "MongoDB wire-protocol stand-in"
-        return f"local: reference relay at {self.relay_url}, database {db} at {self.mongo_uri}"
+        return f"local: {self._relay_label()} at {self.relay_url}, database {db} at " \
+               f"{self.mongo_uri}"
 
     async def start(self) -> None:
         """Start the database, then the relay; stop both if either fails."""

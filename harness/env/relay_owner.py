@@ -56,6 +56,12 @@ class RelayOwningEnvironment:
         """The harness owns the relay, so it can restart it."""
         return True
 
+    def _relay_label(self) -> str:
+        """``reference relay``, with its switches when any are on."""
+        switches = [f"--regress {r}" for r in sorted(self._settings.regressions)] + \
+            [f"--variant {v}" for v in sorted(self._settings.variants)]
+        return "reference relay" + (f" ({', '.join(switches)})" if switches else "")
+
     @property
     def reference_relay(self) -> bool:
         """The reference relay, unless a ``--variant`` makes it take another allowed answer."""

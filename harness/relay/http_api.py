@@ -96,8 +96,10 @@ def add_routes(app: web.Application, ctx: RelayContext) -> None:
         if expected is None:
             return _fail(404, ErrorCode.NOT_FOUND, "introspection is not enabled")
         given = request.headers.get(ADMIN_TOKEN_HEADER, "")
+        if not given:  # contract 10: none 401, wrong 403
+            return _fail(401, ErrorCode.UNAUTHORIZED, f"missing {ADMIN_TOKEN_HEADER}")
         if not hmac.compare_digest(given.encode(), expected.encode()):
-            return _fail(403, ErrorCode.FORBIDDEN, f"missing or wrong {ADMIN_TOKEN_HEADER}")
+            return _fail(403, ErrorCode.FORBIDDEN, f"wrong {ADMIN_TOKEN_HEADER}")
         return _json(ok(maps=dialect.introspection(ctx.registry.snapshot(),
                                                    ctx.pending_locks)))
 

@@ -99,7 +99,8 @@ class RawClient:
         await self.sio.emit(event, data)
 
     async def barrier(self) -> None:
-        """One acked round trip (an unknown event, which the relay ignores but acks)."""
+        """One acked round trip: an unknown event, which the reference relay refuses
+        ``forbidden`` (never acted on); not usable under ``--variant wrong-side-ignored``."""
         await self.sio.call("harnessBarrier", {}, timeout=TIMEOUT)
 
     def events(self, event: str) -> list[Any]:

@@ -185,7 +185,9 @@ async def test_another_users_drone_is_403_whatever_its_state(
 
 async def test_introspection_needs_the_admin_token(relay_env: LocalEnvironment) -> None:
     url = relay_env.relay_url + "/api/v1/debug/sessions"
-    assert _error(await http("GET", url)) == (403, "forbidden")
+    assert _error(await http("GET", url)) == (401, "unauthorized")
+    assert _error(await http("GET", url, headers={"X-Admin-Token": ""})) == (401,
+                                                                             "unauthorized")
     assert _error(await http("GET", url, headers={"X-Admin-Token": "guess"})) == (403,
                                                                                   "forbidden")
     assert relay_env.admin_token
