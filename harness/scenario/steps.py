@@ -267,6 +267,10 @@ def _expect_failure(run: Run, name: str, start: int, events: list[tuple[str, Any
     if attempt.matched:
         details.insert(0, "matched before it: " + ", ".join(
             f"{m.event} (+{run.elapsed(m):.3f} s)" for m, _ in attempt.matched))
+    misplaced = _misplaced(run, name, start, after, event, payload)
+    if misplaced:
+        return fail(f"{event} did not reach {who}{of} where expected within {timeout:g} s: "
+                    f"{misplaced}", kind="timeout", expected=payload, details=details)
     if near:
         message, result = min(near, key=lambda pair: len(pair[1].mismatches))
         return fail(f"{event} reached {who}{of} at +{run.elapsed(message):.3f} s, but its "
@@ -280,6 +284,26 @@ def _expect_failure(run: Run, name: str, start: int, events: list[tuple[str, Any
                     expected=payload, details=details)
     return fail(f"{event} never reached {who}{of}: nothing arrived in {timeout:g} s{answered}",
                 kind="timeout", expected=payload, details=details)
+
+
+def _misplaced(run: Run, name: str, start: int, after: int, event: str,
+               payload: Any) -> str:
+    """Where a matching ``event`` did arrive, when not after ``after``: before an earlier
+    expected event of this step (out of order), or before the step's window began."""
+    def fits(m: Message) -> bool:
+        return m.actor == name and m.direction == "received" and m.event == event and \
+            (payload is None or match(payload, m.payload).ok)
+
+    messages = run.history.messages
+    inside = next((m for m in messages[start:after + 1] if fits(m)), None)
+    if inside is not None:
+        return (f"a matching one arrived at +{run.elapsed(inside):.3f} s, but before the "
+                "event expected ahead of it (out of the expected order)")
+    before = next((m for m in reversed(messages[:start]) if fits(m)), None)
+    if before is not None:
+        return (f"a matching one arrived at +{run.elapsed(before):.3f} s, before this step's "
+                "window (an earlier expect had already read past it)")
+    return ""
 
 
 async def expect_nothing(run: Run, step: Step) -> None:

@@ -181,3 +181,39 @@ async def test_reference_only_scenarios_run_only_on_the_reference_relay(
     assert result.status == "skipped"
     assert result.notes[0].startswith("skipped: reference relay only (our own choice); the "
                                       "relay under test is not the reference relay")
+
+
+ORDER = """\
+  - emit:
+      actor: ide
+      event: submitPrompt
+      payload: {{registrationId: "${{drones[0].id}}", chatSessionId: "${{chat_sessions[0].id}}",
+                prompt: hi}}
+      ack: {{ok: true, workOrderId: {{$capture: wo}}}}
+{first}
+  - expect:
+      actor: ide
+      timeout: 1
+      events: {events}
+"""
+
+
+async def test_an_event_that_arrived_out_of_place_is_named_as_such(
+        relay_env: LocalEnvironment) -> None:
+    swapped = "[{event: thinking, payload: {seq: 1}}, {event: thinking, payload: {seq: 0}}]"
+    result = await run_scenario(inline(LOCKED.format(
+        name="order", steps=ORDER.format(events=swapped, first=""))), relay_env)
+    assert result.failure is not None
+    assert result.failure.message.startswith(
+        "thinking did not reach ide ide (user ")
+    assert "(expected event 2 of 2) where expected within 1 s: a matching one arrived at " \
+           "+" in result.failure.message
+    assert result.failure.message.endswith(
+        "s, but before the event expected ahead of it (out of the expected order)")
+    consumed = "[{event: thinking, payload: {seq: 0}}]"
+    first = "  - expect: {actor: ide, event: workOrderComplete}"
+    result = await run_scenario(inline(LOCKED.format(
+        name="consumed", steps=ORDER.format(events=consumed, first=first))), relay_env)
+    assert result.failure is not None
+    assert result.failure.message.endswith(
+        "s, before this step's window (an earlier expect had already read past it)")
