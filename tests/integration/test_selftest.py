@@ -49,11 +49,15 @@ def test_selftest_catches_a_switch_and_names_the_problem(tmp_path: Path) -> None
     junit, reports = tmp_path / "selftest.xml", tmp_path / "reports"
 
     done = harness("selftest", str(pack), "--switch", "no-termination-handler",
+                   "--variant", "z-timestamps", "--variant", "other-messages",
                    "--junit-xml", str(junit), "--report", str(reports))
 
     out = done.stdout
     assert done.returncode == 0, out + done.stderr
     assert "clean: 2/2 passed" in out
+    assert "variant z-timestamps: 2/2 passed in" in out
+    assert "variant other-messages: 2/2 passed in" in out
+    assert "all variants: 2/2 passed in" in out
     assert "no-termination-handler: caught; 1 failed, 1 naming the problem" in out
     assert "[names it: requestTermination never reached the drone]" in out
     assert "answered 504 termination-timeout" in out
@@ -61,7 +65,8 @@ def test_selftest_catches_a_switch_and_names_the_problem(tmp_path: Path) -> None
     assert out.rstrip().splitlines()[-2] == "selftest passed"
     suites = ET.parse(junit).getroot().findall("testsuite")
     assert [(s.get("name"), s.get("failures")) for s in suites] == \
-        [("selftest.clean", "0"), ("selftest.switches", "0")]
+        [("selftest.clean", "0"), ("selftest.variants", "0"), ("selftest.switches", "0")]
+    assert (reports / "all-variants" / "index.html").is_file()
     assert "selftest passed" in (reports / "matrix.txt").read_text()
     story = (reports / "no-termination-handler" / "failure-01.txt").read_text()
     assert story.startswith("FAILED ") and "requestTermination never reached drone d0" in story
@@ -79,3 +84,23 @@ async def test_a_switch_no_scenario_notices_fails_the_selftest(tmp_path: Path) -
     assert not matrix.ok
     assert matrix.problems() == ["no-termination-handler: not caught: every scenario passed"]
     assert [r.passed for r in report.results["no-termination-handler"]] == [True]
+
+
+async def test_a_scenario_that_asserts_a_reference_choice_fails_the_variants_column(
+        tmp_path: Path) -> None:
+    exact = OPEN_ONLY.replace("ack: {ok: true}", "ack: {$exact: {ok: true}}")
+    scenarios = load_file(tmp_path / "exact.scenario.yaml", exact)
+
+    report = await run_selftest(scenarios, [], LocalEnvironment,
+                                dataclasses.replace(FAST_SETTINGS),
+                                variants=["extra-fields"])
+
+    matrix = report.matrix
+    assert matrix.clean_green and not matrix.variants_green and not matrix.ok
+    assert [run.name for run in matrix.variants] == ["variant extra-fields"]
+    (problem,) = matrix.problems()
+    assert problem.startswith("variant extra-fields: 1 scenario(s) failed against a relay "
+                              "that takes another allowed answer: ")
+    (outcome,) = matrix.variants[0].failures
+    assert outcome.reason.startswith("the ack of openChatSession from ide ide (user ")
+    assert outcome.reason.endswith(": at relay: expected no such key, got \"gadget-harness\"")
