@@ -36,15 +36,18 @@ steps:
 {steps}
 """
 
-# Branch 2 waits out the mute drone's lock (the relay's 1 s ack timeout) before it looks for
-# seq 0; branch 1 has long since matched the end of the same stream on the same IDE.
-BRANCHES = """\
+PROMPT = """\
   - emit:
       actor: ide
       event: submitPrompt
       payload: {registrationId: "${drones[0].id}", chatSessionId: "${chat_sessions[0].id}",
                 prompt: hi}
       ack: {ok: true, workOrderId: {$capture: wo}}
+"""
+
+# Branch 2 waits out the mute drone's lock (the relay's 1 s ack timeout) before it looks for
+# seq 0; branch 1 has long since matched the end of the same stream on the same IDE.
+BRANCHES = PROMPT + """\
   - parallel:
       - expect: {actor: ide, event: workOrderComplete, payload: {workOrderId: "${capture.wo}"}}
       - sequence:
@@ -71,13 +74,7 @@ async def test_parallel_branches_on_one_actor_do_not_share_a_cursor(
     assert late.status == "passed" and late.started > 1.0  # it did start after the stream
 
 
-EITHER = """\
-  - emit:
-      actor: ide
-      event: submitPrompt
-      payload: {{registrationId: "${{drones[0].id}}", chatSessionId: "${{chat_sessions[0].id}}",
-                prompt: hi}}
-      ack: {{ok: true, workOrderId: {{$capture: wo}}}}
+EITHER = PROMPT.replace("{", "{{").replace("}", "}}") + """\
   - either:
       - expect: {{actor: d0, event: protocolError, timeout: 0.5}}
       - expect: {{actor: ide, event: {second}, timeout: 2,
@@ -183,13 +180,7 @@ async def test_reference_only_scenarios_run_only_on_the_reference_relay(
                                       "relay under test is not the reference relay")
 
 
-ORDER = """\
-  - emit:
-      actor: ide
-      event: submitPrompt
-      payload: {{registrationId: "${{drones[0].id}}", chatSessionId: "${{chat_sessions[0].id}}",
-                prompt: hi}}
-      ack: {{ok: true, workOrderId: {{$capture: wo}}}}
+ORDER = PROMPT.replace("{", "{{").replace("}", "}}") + """\
 {first}
   - expect:
       actor: ide
