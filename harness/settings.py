@@ -21,6 +21,7 @@ REGRESSIONS: Final = (
     "lookup-by-socket-id",
     "no-termination-handler",
     "stale-index-on-disconnect",
+    "lock-retry-ok",
 )
 
 

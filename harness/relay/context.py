@@ -54,15 +54,15 @@ class RelayContext:
 
     ``registration_lock`` serialises a registration's connects and disconnects;
     ``lock_request_lock`` its lock requests (section 4: one at a time, each settled by the
-    drone before the next reads the lock). ``pending_locks`` holds the registrations whose
-    lock request is waiting for the drone's ack.
+    drone before the next reads the lock). ``pending_locks`` maps the registrations whose
+    lock request is waiting for the drone's ack to the chat session asking.
     """
 
     sio: socketio.AsyncServer
     store: Store
     registry: SessionRegistry
     settings: RelaySettings
-    pending_locks: set[str] = field(default_factory=set)
+    pending_locks: dict[str, str] = field(default_factory=dict)
     first_forwards: dict[str, asyncio.Event] = field(default_factory=dict)
     """ack-after-stream: work order id -> set once its first event reached the IDEs."""
     _registration_locks: dict[str, asyncio.Lock] = field(default_factory=dict)

@@ -32,9 +32,11 @@ from harness.relay.validation import (
 )
 from harness.settings import Variant
 
-__all__ = ["IdeHandlers"]
+__all__ = ["LOCK_RETRY_OK", "IdeHandlers"]
 
 logger = logging.getLogger(__name__)
+
+LOCK_RETRY_OK = "lock-retry-ok"
 
 FIRST_STREAM_WAIT: Final = 1.0  # ack-after-stream: the longest a submitPrompt ack waits
 
@@ -143,6 +145,11 @@ class IdeHandlers:
         locked_elsewhere = Refused(ErrorCode.DRONE_LOCKED,
                                    f"{event}: drone {registration.id} is locked by another "
                                    "chat session")
+        if ctx.settings.regressed(LOCK_RETRY_OK) and \
+                ctx.pending_locks.get(registration.id) == chat.id:
+            # The v1 bug: the lock was reserved before the drone was asked, so a retry
+            # from the same chat session looked like a re-lock of a held lock.
+            return ok()
         if pending_refused and registration.id in ctx.pending_locks:
             raise Refused(ErrorCode.DRONE_LOCKED,
                           f"{event}: a lock request for drone {registration.id} is waiting "
@@ -160,7 +167,7 @@ class IdeHandlers:
                 return ok()
             if current.locked_by is not None:
                 raise locked_elsewhere
-            ctx.pending_locks.add(registration.id)
+            ctx.pending_locks[registration.id] = chat.id
             try:
                 answer = await ctx.ask_drone(
                     drone, Event.REQUEST_SESSION_LOCK,
@@ -174,7 +181,7 @@ class IdeHandlers:
                                   "locking")
                 ctx.cache_lock(registration.id, chat.id)
             finally:
-                ctx.pending_locks.discard(registration.id)
+                ctx.pending_locks.pop(registration.id, None)
         logger.info("drone %s locked by chat session %s", registration.id, chat.id)
         busy = ctx.drone_status(session.user_id, registration.id, DroneStatus.BUSY)
         if ctx.variant(Variant.ACK_AFTER_STREAM):

@@ -83,6 +83,15 @@ DIAGNOSES: Mapping[str, Diagnosis] = {
                  rf"(?:with|got refused) \S+ .*, though {_DRONE} is not connected"),
         ),
     ),
+    "lock-retry-ok": Diagnosis(
+        "lock-retry-ok",
+        "a lock request that arrives while another waits for the drone's answer is answered "
+        "ok although the drone never accepted it",
+        (
+            Clue("the relay granted a lock it should have refused",
+                 r"the ack of requestSessionLock from .*: expected refused .*, got ok"),
+        ),
+    ),
 }
 """Every switch of ``REGRESSIONS`` -> what a failure must say to have caught it."""
 

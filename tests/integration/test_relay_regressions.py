@@ -6,6 +6,7 @@ behaviour; the matching correct behaviour is asserted by the other ``test_relay_
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -127,3 +128,28 @@ async def _settled(env: LocalEnvironment) -> dict[str, dict[str, Any]]:
 
     await eventually(no_sockets, "every socket removed from the primary map")
     return await sessions(env)
+
+
+async def test_lock_retry_ok_answers_a_pending_retry_ok_before_the_drone_answers(
+        make_relay_env: MakeEnv, private_clients: Callable[[LocalEnvironment], Clients]) -> None:
+    env = await make_relay_env(regressions=frozenset({"lock-retry-ok"}))
+    world = await seeded_env(env)
+    user, drone, chat = world.users[0], world.drones[0], world.chat_sessions[0]
+    gate = asyncio.Event()
+
+    async def slow_no(_: Any) -> bool:
+        await gate.wait()
+        return False
+
+    clients = private_clients(env)
+    ide = await clients.ide(user.token)
+    client = await clients.drone(drone.id, drone.token, answers={"requestSessionLock": slow_no})
+    lock = {"registrationId": drone.id, "chatSessionId": chat.id}
+    first = asyncio.create_task(ide.call("requestSessionLock", lock))
+    await client.wait_for("requestSessionLock")
+
+    # the bug: the retry is ok at once, though the drone has not answered (and will refuse)
+    assert await ide.call("requestSessionLock", lock) == {"ok": True}
+    gate.set()
+    assert (await first)["error"] == "drone-rejected"
+    assert len(client.events("requestSessionLock")) == 1

@@ -39,6 +39,10 @@ GONE = (
     f"refused 'not-locked' ('submitPrompt: drone {REG} is not locked by chat session {CHAT}'), "
     f"though drone d0 ({REG}) is not connected")
 
+RETRY_OK = (  # copied from a run of locking/drone-timeout with --regress lock-retry-ok
+    f"the ack of requestSessionLock from ide ide (user {USER}): expected refused "
+    "'drone-locked' or 'drone-rejected', got ok {\"ok\": true}")
+
 GENERIC = [
     f"thinking never reached ide ide (user {USER}): nothing arrived in 5 s",
     "the scenario did not finish within its timeout of 60 s",
@@ -73,6 +77,7 @@ def test_a_switch_without_a_diagnosis_is_refused_by_name() -> None:
         ("stale-index-on-disconnect", INDEX_LEAK, "an index kept an entry after its client left"),
         ("stale-index-on-disconnect", WAITED_LEAK, "an index kept an entry after its client left"),
         ("stale-index-on-disconnect", GONE, "the relay still routes to a drone that left"),
+        ("lock-retry-ok", RETRY_OK, "the relay granted a lock it should have refused"),
     ],
 )
 def test_a_message_that_names_the_problem_counts(switch: str, message: str, clue: str) -> None:
