@@ -38,15 +38,16 @@ def test_pytest_junit_xml_and_the_harness_report_tell_the_failure(
     result.assert_outcomes(failed=1)
     # the one-line summary names the step and the problem
     result.stdout.fnmatch_lines(['FAILED lock.scenario.yaml::lock - step 3 (emit "lock the '
-                                 'drone"): the relay*'])
+                                 'drone"): the ack of*'])
 
     case = ET.parse(pytester.path / "junit.xml").getroot().find(".//testcase")
     assert case is not None
     failure = case.find("failure")
     assert failure is not None
     message = failure.get("message") or ""
-    assert message.startswith('step 3 (emit "lock the drone"): the relay answered '
-                              "requestSessionLock")
+    assert message.startswith('step 3 (emit "lock the drone"): the ack of requestSessionLock '
+                              "from ide ide (user ")
+    assert ": expected ok, got refused 'drone-offline'" in message.splitlines()[0]
     assert "drone-offline" in message.splitlines()[0]
     assert "last messages per actor:" in (failure.text or "")
     props = {p.get("name"): p.get("value") for p in case.iter("property")}

@@ -60,7 +60,10 @@ async def test_the_repository_scenarios_pass(relay_env: LocalEnvironment,
                                              scenario: Scenario) -> None:
     result = await run_scenario(scenario, relay_env)
     assert result.passed, render_story(result)
-    assert all(step.status in ("passed", "skipped") for step in result.flat_steps())
+    # an alternative of an `either` that lost to another is cancelled, not failed
+    assert all(step.status in ("passed", "skipped") or
+               (step.status == "cancelled" and step.note == "another alternative passed")
+               for step in result.flat_steps())
     assert result.violations == []
 
 

@@ -56,7 +56,7 @@ def test_a_bad_file_is_a_collection_error_naming_file_line_and_step(
     result.stdout.fnmatch_lines([
         "*ERROR collecting bad.scenario.yaml*",
         "bad.scenario.yaml:4: step 1 (emit): unknown field 'acks'; allowed: actor, event, "
-        "payload, ack, no_ack, timeout, negative",
+        "payload, ack, no_ack, may_ignore, timeout, negative, may_drop",
     ])
     assert "Traceback" not in result.stdout.str()
     assert result.ret == pytest.ExitCode.INTERRUPTED

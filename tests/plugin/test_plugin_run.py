@@ -65,8 +65,8 @@ def test_scenarios_and_fixtures_run_with_stories_for_failures(
         "*_ scenario: expects a refusal that does not come _*",
         "FAILED failing.scenario.yaml::expects a refusal that does not come*",
         "  at step 2 (emit), failing.scenario.yaml:5 at +*",
-        "  the relay accepted openChatSession from ide ide (user *), but a refusal was "
-        "expected",
+        "  the ack of openChatSession from ide ide (user *): expected refused 'forbidden', got "
+        'ok {"ok": true}',
         "*expected * | actual",
         "*differences:",
         "*at ok: expected false, got true",
