@@ -47,10 +47,18 @@ async def http(run: Run, step: Step) -> None:
     status_wrong = any(m.path == "status" for m in outcome.mismatches)
     error = hints.error_text(result.body)
     answered = f"{result.status} {error}" if error else str(result.status)
-    what = f"answered {answered}, expected {expected.get('status')}" if status_wrong \
+    what = f"answered {answered}, expected {_statuses(expected.get('status'))}" if status_wrong \
         else f"answered {answered} with a body that did not match"
     raise fail(f"{method} {path} {what}{_terminate_note(run, path, result.body, since)}",
                compared=True, expected=expected, actual=actual, mismatches=outcome.mismatches)
+
+
+def _statuses(expected: Any) -> str:
+    """``404``, or ``401 or 400`` for a ``$one_of``."""
+    alternatives = expected.get("$one_of") if isinstance(expected, dict) else None
+    if isinstance(alternatives, list):
+        return " or ".join(str(a) for a in alternatives)
+    return str(expected)
 
 
 def _terminate_note(run: Run, path: str, body: Any, since: int) -> str:
