@@ -3,7 +3,9 @@
 A drone's "sent" stream event (``thinking``, ``response``, ``toolCall``,
 ``workOrderComplete``) is matched to every IDE "received" event with the same
 ``(workOrderId, seq, event)``; each receipt is one sample, ``received.t - sent.t``. A send
-that no IDE received counts as undelivered. Percentiles use the nearest-rank method.
+that no IDE received counts as undelivered, unless no IDE was owed it: an emit marked
+``negative`` (the relay must drop it) or ``optional`` (it may). Percentiles use the
+nearest-rank method.
 """
 
 from __future__ import annotations
@@ -82,7 +84,8 @@ def match_deliveries(history: Iterable[Message]) -> tuple[list[Delivery], list[M
         if key is None:
             continue
         if message.kind == "drone" and message.direction == "sent":
-            sends[key].append(message)
+            if not (message.meta.get("negative") or message.meta.get("optional")):
+                sends[key].append(message)
         elif message.kind == "ide" and message.direction == "received" and sends.get(key):
             sent = sends[key][-1]
             deliveries.append(Delivery(sent, message))

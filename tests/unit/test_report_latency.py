@@ -68,3 +68,16 @@ def test_non_stream_and_ide_sends_are_ignored() -> None:
     rec.add(1.0, "d0", "drone", "sent", "requestCrashRecovery", None)
     rec.add(1.1, "ide", "ide", "received", "droneStatus", {"status": "busy"})
     assert latency_stats([rec.messages]) == []
+
+
+def test_an_emit_owed_to_nobody_is_neither_a_sample_nor_lost() -> None:
+    rec = Recorder()
+    rec.add(1.0, "d0", "drone", "sent", "thinking", stream(1.0, 0), negative=True)
+    rec.add(1.0, "d0", "drone", "sent", "thinking", stream(1.0, 1), optional=True)
+    rec.add(1.1, "d0", "drone", "sent", "thinking", stream(1.0, 2))
+    rec.add(1.2, "ide", "ide", "received", "thinking", stream(1.0, 2))
+
+    deliveries, lost = match_deliveries(rec.messages)
+
+    assert [round(d.latency, 3) for d in deliveries] == [0.1]
+    assert lost == []
