@@ -21,7 +21,16 @@ run-compose: $(STAMP)
 	$(BIN)/harness images build
 	$(BIN)/harness run scenarios --env compose
 
-test: $(STAMP)
+# The independent relay the tests run the pack against (tests/relays/node), when npm is there.
+NODE_RELAY := tests/relays/node
+NODE_STAMP := $(NODE_RELAY)/node_modules/.package-lock.json
+
+$(NODE_STAMP): $(NODE_RELAY)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(NODE_RELAY) --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the independent-relay test will be skipped"; fi
+
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -35,4 +44,4 @@ down: $(STAMP)
 	$(BIN)/harness down
 
 clean:
-	rm -rf $(VENV) .harness .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .harness .pytest_cache .mypy_cache .ruff_cache $(NODE_RELAY)/node_modules
