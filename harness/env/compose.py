@@ -33,7 +33,7 @@ from harness.images.build import (
     ensure_images,
     project_root,
 )
-from harness.images.dockercli import image_id
+from harness.images.dockercli import engine_problem, image_id
 from harness.images.stacks import (
     PROJECT_LABEL,
     new_project_name,
@@ -150,6 +150,11 @@ class ComposeEnvironment(RelayOwningEnvironment):
 
         Tears down whatever came up when any step fails or is cancelled.
         """
+        problem = await _in_thread(engine_problem)
+        if problem is not None:
+            raise EnvError(f"--env compose cannot start: {problem}; `bash scripts/ci-docker.sh` "
+                           "(or `make run-compose`) starts Debian's engine and installs the "
+                           "compose plugin")
         try:
             await _in_thread(sweep_stale_projects)
             self._images = await _in_thread(_images_for, self._options)

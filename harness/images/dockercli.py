@@ -63,7 +63,8 @@ def engine_problem() -> str | None:
         return f"the Docker engine does not answer: {_tail(result.stderr, 3)}"
     compose = docker("compose", "version", "--short", timeout=20, check=False)
     if compose.returncode != 0:
-        return "the `docker compose` plugin is missing (see scripts/ci-docker.sh)"
+        return (f"the `docker compose` plugin is missing (`docker compose version`: "
+                f"{_tail(compose.stderr or compose.stdout, 1)})")
     return None
 
 
