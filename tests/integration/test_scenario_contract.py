@@ -184,7 +184,7 @@ ORDER = PROMPT.replace("{", "{{").replace("}", "}}") + """\
 {first}
   - expect:
       actor: ide
-      timeout: 1
+      timeout: 2
       events: {events}
 """
 
@@ -197,7 +197,7 @@ async def test_an_event_that_arrived_out_of_place_is_named_as_such(
     assert result.failure is not None
     assert result.failure.message.startswith(
         "thinking did not reach ide ide (user ")
-    assert "(expected event 2 of 2) where expected within 1 s: a matching one arrived at " \
+    assert "(expected event 2 of 2) where expected within 2 s: a matching one arrived at " \
            "+" in result.failure.message
     assert result.failure.message.endswith(
         "s, but before the event expected ahead of it (out of the expected order)")
