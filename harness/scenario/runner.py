@@ -104,13 +104,26 @@ async def _sequence(run: Run, children: tuple[Step, ...], into: list[StepResult]
             return
 
 
-async def _parallel(run: Run, step: Step, result: StepResult) -> None:
-    # Each branch reads the history from where the parallel step began, with a cursor of
-    # its own: a branch that matches late events must not move another branch past events
-    # it has yet to match (an ack may arrive before or after a stream; contract 11.4).
+def _branches(run: Run, step: Step) -> tuple[list[Run], list[asyncio.Future[StepResult]]]:
+    """Start each child of a group on a fork of ``run``.
+
+    Each branch reads the history from where the group began, with cursors of its own: a
+    branch that matches late events must not move another past events it has yet to match
+    (an ack may arrive before or after a stream; contract 11.4).
+    """
     branches = [run.fork() for _ in step.children]
-    tasks = [asyncio.ensure_future(execute(branch, child))
-             for branch, child in zip(branches, step.children, strict=True)]
+    return branches, [asyncio.ensure_future(execute(branch, child))
+                      for branch, child in zip(branches, step.children, strict=True)]
+
+
+async def _cancel(tasks: list[asyncio.Future[StepResult]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _parallel(run: Run, step: Step, result: StepResult) -> None:
+    branches, tasks = _branches(run, step)
     try:
         pending = set(tasks)
         while pending:
@@ -118,9 +131,7 @@ async def _parallel(run: Run, step: Step, result: StepResult) -> None:
             if any(not task.result().ok for task in done):
                 break
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _cancel(tasks)
         run.join(branches)
     for child, task in zip(step.children, tasks, strict=True):
         if task.cancelled():
@@ -136,9 +147,7 @@ async def _parallel(run: Run, step: Step, result: StepResult) -> None:
 async def _either(run: Run, step: Step, result: StepResult) -> None:
     """Alternatives (contract section 11): each branch on a fork of the run; the first to
     pass wins (its cursors are kept) and the others are cancelled; all failing fails."""
-    branches = [run.fork() for _ in step.children]
-    tasks = [asyncio.ensure_future(execute(branch, child))
-             for branch, child in zip(branches, step.children, strict=True)]
+    branches, tasks = _branches(run, step)
     winner: int | None = None
     try:
         pending = set(tasks)
@@ -147,9 +156,7 @@ async def _either(run: Run, step: Step, result: StepResult) -> None:
             passed = [tasks.index(task) for task in done if task.result().ok]
             winner = min(passed) if passed else None
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _cancel(tasks)
     for index, (child, task) in enumerate(zip(step.children, tasks, strict=True)):
         if task.cancelled() or (winner is not None and index != winner and
                                 not task.result().ok):

@@ -15,7 +15,7 @@ from harness.cli_options import database_option, log_level_option
 from harness.errors import ConfigError
 from harness.scenario import ScenarioResult, load_paths, render_story, select
 from harness.selftest.matrix import (
-    ALL_VARIANTS,
+    must_pass,
     render_grid,
     render_reasons,
     render_verdict,
@@ -119,8 +119,7 @@ def _print(report: SelftestReport, stories: bool) -> None:
     matrix = report.matrix
     for run, results in report.results.items():
         for result in results:
-            if not result.passed and (run == "clean" or run.startswith("variant")
-                                      or run == ALL_VARIANTS or stories):
+            if not result.passed and (must_pass(run) or stories):
                 click.echo()
                 click.echo(f"[{run}] {render_story(result)}")
     click.echo()

@@ -39,6 +39,11 @@ class Outcome:
         return self.status in ("passed", "skipped")
 
 
+def must_pass(run: str) -> bool:
+    """True for the runs every scenario must pass: clean and the variant runs (by name)."""
+    return run in (CLEAN, ALL_VARIANTS) or run.startswith("variant ")
+
+
 @dataclass(frozen=True)
 class Run:
     """The pack against one relay; ``error`` when the environment itself failed."""

@@ -21,9 +21,8 @@ from harness.errors import ConfigError
 from harness.report import write_reports
 from harness.scenario import render_story
 from harness.selftest.matrix import (
-    ALL_VARIANTS,
-    CLEAN,
     Matrix,
+    must_pass,
     render_grid,
     render_reasons,
     render_verdict,
@@ -124,8 +123,7 @@ def _write_dir(report: Any, matrix: Matrix, report_dir: Path) -> list[Path]:
             story = folder / f"failure-{index + 1:02d}.txt"
             story.write_text(render_story(result) + "\n", encoding="utf-8")
             written.append(story)
-        expected = run != CLEAN and not run.startswith("variant") and run != ALL_VARIANTS
-        title = f"harness selftest: {run}" + (" (failures expected)" if expected else "")
+        title = f"harness selftest: {run}" + ("" if must_pass(run) else " (failures expected)")
         paths = write_reports(results, report_dir=folder, junit_xml=None, title=title)
         if paths.index is not None:
             written.append(paths.index)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -25,6 +26,16 @@ FAST_SETTINGS = RelaySettings(
 __all__ = ["clients", "db", "wide_world"]  # fixtures of the relay conformance tests
 
 MakeRelayEnv = Callable[..., Awaitable[LocalEnvironment]]
+
+
+def skip_or_fail(problem: str | None, required_by: str) -> None:
+    """Nothing when ``problem`` is None; else skip, or fail when ``required_by`` (an
+    environment variable CI sets to 1) asks for the missing tool."""
+    if problem is None:
+        return
+    if os.environ.get(required_by) == "1":
+        pytest.fail(f"{required_by}=1 but {problem}")
+    pytest.skip(problem)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ missing engine fails. Every test ends by checking that nothing of its stack is l
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from conftest import skip_or_fail
 from pymongo import AsyncMongoClient
 
 from harness.env import Environment, open_environment
@@ -34,11 +34,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 def docker_engine() -> None:
     """Skip (or, with GADGET_REQUIRE_DOCKER=1, fail) without a usable engine."""
     problem = engine_problem()
-    if problem is None:
-        return
-    if os.environ.get("GADGET_REQUIRE_DOCKER") == "1":
-        pytest.fail(f"GADGET_REQUIRE_DOCKER=1 but {problem}")
-    pytest.skip(f"no Docker engine: {problem}")
+    skip_or_fail(f"no Docker engine: {problem}" if problem else None, "GADGET_REQUIRE_DOCKER")
 
 
 def nothing_left(project: str) -> dict[str, list[str]]:

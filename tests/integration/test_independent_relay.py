@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from conftest import skip_or_fail
 
 from harness.env import ExternalEnvironment
 from harness.env.database import EmbeddedDatabase
@@ -40,12 +41,7 @@ def _missing() -> str | None:
 @pytest.fixture(scope="module")
 def node_ready() -> None:
     """Skip (or, with GADGET_REQUIRE_NODE=1, fail) without Node.js and the relay's modules."""
-    problem = _missing()
-    if problem is None:
-        return
-    if os.environ.get("GADGET_REQUIRE_NODE") == "1":
-        pytest.fail(f"GADGET_REQUIRE_NODE=1 but {problem}")
-    pytest.skip(problem)
+    skip_or_fail(_missing(), "GADGET_REQUIRE_NODE")
 
 
 @pytest.fixture
