@@ -80,6 +80,38 @@ class LinkOwner(Protocol):
     def link_failed(self, link: Link, where: str, exc: BaseException) -> None: ...
 
 
+class _EngineClient(engineio.AsyncClient):  # type: ignore[misc]
+    """Engine.IO client that delivers every message received before a disconnect first.
+
+    The library hands each received message to a task of its own but runs the
+    ``disconnect`` handlers at once, so events read in the same poll response (or the same
+    websocket read) as the relay's CLOSE, or just before a goodbye, were handled after the
+    disconnect: recorded after it with no socket id, a false "after-disconnect". Here the
+    disconnect waits for the message tasks already started.
+    """
+
+    _FLUSH_TIMEOUT: Final = 2.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._message_tasks: set[asyncio.Task[Any]] = set()
+
+    async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        if event == "disconnect":
+            await self._drain_messages()
+        result = await super()._trigger_event(event, *args, **kwargs)
+        if event == "message" and isinstance(result, asyncio.Task):
+            self._message_tasks.add(result)
+            result.add_done_callback(self._message_tasks.discard)
+        return result
+
+    async def _drain_messages(self) -> None:
+        current = asyncio.current_task()
+        pending = [t for t in self._message_tasks if t is not current and not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=self._FLUSH_TIMEOUT)
+
+
 class _Client(socketio.AsyncClient):  # type: ignore[misc]
     """``AsyncClient`` whose event handling lets the owner send no ack at all.
 
@@ -92,9 +124,17 @@ class _Client(socketio.AsyncClient):  # type: ignore[misc]
         super().__init__(**options)
         self._link = link
 
+    def _engineio_client_class(self) -> type[engineio.AsyncClient]:
+        return _EngineClient
+
     async def _handle_event(self, namespace: str | None, id: int | None, data: list[Any]) -> None:
         namespace = namespace or "/"
         event, args = str(data[0]), tuple(data[1:])
+        if self._link.leaving is not None and self._link.gone.is_set():
+            # Read while our own goodbye closed the transport: socket.io-client drops
+            # such packets once disconnect() is called; so does the simulated client.
+            log.debug("%s: %r arrived after its own disconnect; dropped", self._link.actor, event)
+            return
         # Runs synchronously up to the first await, so events are recorded in arrival order
         # even though Engine.IO dispatches each message in its own task.
         try:

@@ -11,12 +11,14 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import engineio.packet
 import pytest
 import socketio
 from aiohttp import web
 
 from harness.errors import EnvError, ExpectationFailed
 from harness.protocol import Event
+from harness.scenario.invariants import check_history
 from harness.sim import (
     AckTimeout,
     ConnectRefused,
@@ -420,3 +422,33 @@ async def test_http_actor_records_without_the_token(server: MiniServer, actors: 
     assert "secret-token" not in repr(sent)
     assert (received.direction, received.meta["status"]) == ("received", 201)
     assert received.payload == result.body and received.meta["elapsed"] >= 0
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+async def test_events_read_with_the_close_are_recorded_before_the_disconnect(
+    server: MiniServer, actors: list[Any], transport: Transport
+) -> None:
+    # Engine.IO hands each received message to a task of its own but runs the disconnect
+    # at once. One read that carries events and then the engine CLOSE (a poll response, a
+    # relay shutting down) used to record the disconnect first and the events after it with
+    # no socket id: a false after-disconnect on a correct relay (CI, termination/refuse).
+    # The read loop's own steps are replayed here on the live client, in one go.
+    history = MessageHistory()
+    ide = SimIDE("ide", server.url, token="t", history=history, transport=transport)
+    actors.append(ide)
+    await ide.connect()
+    sid = ide.sid
+    eio = ide._link.sio.eio  # type: ignore[union-attr]
+    for seq in range(3):
+        await eio._receive_packet(
+            engineio.packet.Packet(engineio.packet.MESSAGE, f'2["thinking",{{"seq":{seq}}}]')
+        )
+    await eio._receive_packet(engineio.packet.Packet(engineio.packet.CLOSE))
+    await history.wait_for(lambda ms: [m for m in ms if m.direction == "disconnect"], WAIT)
+    recorded = [
+        (m.direction, m.socket_id)
+        for m in history.select()
+        if m.direction in ("received", "disconnect")
+    ]
+    assert recorded == [("received", sid)] * 3 + [("disconnect", sid)]
+    assert [v for v in check_history(history.select()) if v.invariant == "after-disconnect"] == []
