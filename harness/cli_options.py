@@ -5,13 +5,20 @@ Every option reads its default from ``GADGET_<NAME>`` (for instance ``GADGET_MON
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
+if TYPE_CHECKING:
+    from harness.env.base import Environment
+
+from harness.errors import ConfigError
 from harness.protocol import DEFAULT_DATABASE, Defaults
-from harness.settings import REGRESSIONS, VARIANTS, RelaySettings
+from harness.settings import REGRESSIONS, VARIANTS, RelaySettings, RelayTimeouts
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,13 +61,16 @@ relay_tuning_options = _compose(
     database_option,
     click.option("--drone-ack-timeout", envvar="GADGET_DRONE_ACK_TIMEOUT", type=float,
                  default=Defaults.DRONE_ACK_TIMEOUT, show_default=True,
-                 help="Seconds to wait for a drone's ack of a lock or prompt."),
+                 help="The relay's wait for a drone's ack of a lock or prompt (s): set on "
+                      "the reference relay, stated for any other so scenarios wait it out."),
     click.option("--termination-ack-timeout", envvar="GADGET_TERMINATION_ACK_TIMEOUT",
                  type=float, default=Defaults.TERMINATION_ACK_TIMEOUT, show_default=True,
-                 help="Seconds to wait for a drone's ack of requestTermination."),
+                 help="The relay's wait for a drone's ack of requestTermination (s); as "
+                      "above."),
     click.option("--termination-poll-timeout", envvar="GADGET_TERMINATION_POLL_TIMEOUT",
                  type=float, default=Defaults.TERMINATION_POLL_TIMEOUT, show_default=True,
-                 help="Seconds to poll the registration for offline after termination."),
+                 help="The relay's poll for offline after an accepted termination (s); as "
+                      "above."),
     admin_token_option,
     log_level_option,
     click.option("--regress", "regressions", envvar="GADGET_REGRESSIONS", multiple=True,
@@ -85,6 +95,31 @@ relay_options = _compose(
 variants."""
 
 
+relay_profile_option = click.option(
+    "--relay-profile", envvar="GADGET_RELAY_PROFILE", default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --env compose: run your relay instead of the reference one, as this YAML "
+         "file describes (its image or compose file, port, variable names, readiness path, "
+         "timeouts; docs/containers.md).",
+)
+
+
+def _stated(name: str) -> bool:
+    """True when option ``name`` was given on the command line or in its variable."""
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return False
+    source = context.get_parameter_source(name)
+    return source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
+def stated_timeouts(params: dict[str, Any], base: RelayTimeouts) -> RelayTimeouts:
+    """``base`` (a profile's timeouts) with the timeout flags the user gave on top."""
+    given = {name: params[name] for name in RelayTimeouts.names()
+             if name in params and _stated(name)}
+    return dataclasses.replace(base, **given)
+
+
 def relay_settings_from(params: dict[str, Any]) -> RelaySettings:
     """``RelaySettings`` from a command's ``relay_options`` or ``relay_tuning_options``."""
     defaults = RelaySettings()
@@ -101,3 +136,39 @@ def relay_settings_from(params: dict[str, Any]) -> RelaySettings:
         regressions=frozenset(params["regressions"]),
         variants=frozenset(params.get("variants", ())),
     )
+
+
+def environment_from(kind: str, params: dict[str, Any],
+                     settings: RelaySettings | None = None) -> Environment:
+    """The environment a command's ``--env`` and relay options describe (unstarted).
+
+    ``settings`` configure the reference relay (default: from the relay options). A
+    ``--relay-profile`` runs the user's relay in containers instead; with ``--env external``
+    the switches of the reference relay are refused and the timeout flags state the
+    relay's own timeouts.
+    """
+    from harness.env import open_environment
+    from harness.env.profile import load_profile
+
+    profile_path = params.get("relay_profile")
+    if profile_path is not None and kind != "compose":
+        raise ConfigError(f"--relay-profile {profile_path}: applies to --env compose (with "
+                          f"--env {kind} state the relay's timeouts with --drone-ack-timeout "
+                          "and friends)")
+    if kind in ("local", "compose"):
+        settings = settings or relay_settings_from(params)
+        if profile_path is None:
+            return open_environment(kind, settings=settings)
+        profile = load_profile(profile_path)
+        return open_environment(kind, settings=settings, profile=profile,
+                                timeouts=stated_timeouts(params, profile.timeouts))
+    switched = [f"--{flag} {value}" for flag, key in (("regress", "regressions"),
+                                                      ("variant", "variants"))
+                for value in params.get(key) or ()]
+    if switched:
+        raise ConfigError(f"{', '.join(switched)}: switches of the reference relay; with "
+                          "--env external the relay under test is not the harness's")
+    return open_environment("external", relay_url=params["relay_url"],
+                            mongo_uri=params["mongo_uri"], database=params["database"],
+                            admin_token=params["admin_token"],
+                            timeouts=stated_timeouts(params, RelayTimeouts()))

@@ -89,6 +89,33 @@ VARIANTS: Final = tuple(VARIANT_DESCRIPTIONS)
 
 
 @dataclass(frozen=True)
+class RelayTimeouts:
+    """The timeouts of the relay under test, in seconds, as scenarios must wait them out.
+
+    For the reference relay they are its settings; for any other relay the user states
+    them (``--drone-ack-timeout`` and friends, or a relay profile's ``timeouts:``), since the
+    harness cannot read them. Scenarios read them as ``${relay.drone_ack_timeout}`` etc.
+    The defaults are the contract's (sections 4 and 8).
+    """
+
+    drone_ack_timeout: float = Defaults.DRONE_ACK_TIMEOUT
+    termination_ack_timeout: float = Defaults.TERMINATION_ACK_TIMEOUT
+    termination_poll_timeout: float = Defaults.TERMINATION_POLL_TIMEOUT
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ConfigError(f"--{field.name.replace('_', '-')}: expected seconds > 0, "
+                                  f"got {value!r}")
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The field names (what ``${relay.<name>}`` can read)."""
+        return tuple(field.name for field in dataclasses.fields(cls))
+
+
+@dataclass(frozen=True)
 class RelaySettings:
     """How a relay process listens, where its database is, and its timeouts (seconds)."""
 
@@ -128,6 +155,12 @@ class RelaySettings:
                 raise ConfigError(f"--{field.replace('_', '-')} must be > 0")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"--port must be 0..65535, got {self.port}")
+
+    @property
+    def timeouts(self) -> RelayTimeouts:
+        """The timeouts scenarios wait out on this relay."""
+        return RelayTimeouts(self.drone_ack_timeout, self.termination_ack_timeout,
+                             self.termination_poll_timeout)
 
     def regressed(self, switch: str) -> bool:
         """True when the known-bug switch ``switch`` is on."""

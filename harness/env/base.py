@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from harness.settings import RelayTimeouts
+
 
 @runtime_checkable
 class Environment(Protocol):
@@ -42,6 +44,11 @@ class Environment(Protocol):
     def reference_relay(self) -> bool:
         """True when the relay under test is the harness's reference relay with its own
         choices (no ``--variant``): scenarios marked ``reference_only`` run only there."""
+        ...
+
+    @property
+    def relay_timeouts(self) -> RelayTimeouts:
+        """The relay's timeouts as scenarios must wait them out (``${relay.*}``)."""
         ...
 
     def describe(self) -> str:

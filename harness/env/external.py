@@ -11,6 +11,7 @@ from pymongo.errors import PyMongoError
 
 from harness.env.health import wait_for_health
 from harness.errors import ConfigError, EnvError
+from harness.settings import RelayTimeouts
 from harness.uri import mask_uri
 
 log = logging.getLogger(__name__)
@@ -20,11 +21,13 @@ class ExternalEnvironment:
     """An already-running relay and its MongoDB; starts nothing and stops nothing.
 
     ``start`` checks that the relay answers ``/healthz`` and the database a ping, each
-    within ``timeout`` seconds, and raises ``EnvError`` naming which did not.
+    within ``timeout`` seconds, and raises ``EnvError`` naming which did not. ``timeouts``
+    are the relay's own, as the user states them (the harness cannot read them).
     """
 
     def __init__(self, relay_url: str, mongo_uri: str, database: str,
-                 admin_token: str | None = None, *, timeout: float = 10.0) -> None:
+                 admin_token: str | None = None, *, timeout: float = 10.0,
+                 timeouts: RelayTimeouts | None = None) -> None:
         parts = urlsplit(relay_url or "")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"--relay-url: expected http(s)://host:port, got {relay_url!r}")
@@ -35,6 +38,7 @@ class ExternalEnvironment:
         self._database = database
         self._admin_token = admin_token
         self._timeout = timeout
+        self._timeouts = timeouts or RelayTimeouts()
 
     @property
     def relay_url(self) -> str:
@@ -55,6 +59,11 @@ class ExternalEnvironment:
     def admin_token(self) -> str | None:
         """The admin token as given (None: introspection checks are skipped)."""
         return self._admin_token
+
+    @property
+    def relay_timeouts(self) -> RelayTimeouts:
+        """The relay's timeouts as the user stated them (the contract's defaults if not)."""
+        return self._timeouts
 
     @property
     def supports_restart(self) -> bool:

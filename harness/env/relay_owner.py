@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from harness.errors import EnvError
-from harness.settings import RelaySettings
+from harness.settings import RelaySettings, RelayTimeouts
 
 
 class RelayOwningEnvironment:
@@ -50,6 +50,11 @@ class RelayOwningEnvironment:
     def admin_token(self) -> str | None:
         """The relay's admin token (introspection is always on here)."""
         return self._settings.admin_token
+
+    @property
+    def relay_timeouts(self) -> RelayTimeouts:
+        """The timeouts the relay was started with."""
+        return self._settings.timeouts
 
     @property
     def supports_restart(self) -> bool:

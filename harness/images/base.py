@@ -40,6 +40,10 @@ class BaseRecipe:
 
     suite: str = DEFAULT_SUITE
     packages: tuple[str, ...] = DEFAULT_PACKAGES
+    # The image's role label: ``harness images prune`` keeps the newest image of each role,
+    # so a base with other packages (the Node base of tests/relays/node) needs its own.
+    # Not hashed: the packages already tell the recipes apart.
+    role: str = "base"
 
     @property
     def inputs_hash(self) -> str:
@@ -106,7 +110,7 @@ def _trim(root: Path) -> None:
 
 def _import(root: Path, recipe: BaseRecipe) -> None:
     changes = [
-        f"LABEL {LABEL_ROLE}=base",
+        f"LABEL {LABEL_ROLE}={recipe.role}",
         f"LABEL {LABEL_INPUTS}={recipe.inputs_hash}",
         "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "ENV LANG=C.UTF-8",

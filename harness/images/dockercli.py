@@ -19,7 +19,9 @@ log = logging.getLogger(__name__)
 
 LABEL_ROLE = "org.gadget-harness.image"
 LABEL_INPUTS = "org.gadget-harness.inputs"
-ROLES = ("base", "relay", "standin")
+# The images this project builds, by role label; ``harness images prune`` keeps the newest
+# of each. The node-* ones are the independent Node.js relay's (tests/relays/node).
+ROLES = ("base", "relay", "standin", "node-base", "node-relay")
 
 
 def _tail(text: str, lines: int = 25) -> str:

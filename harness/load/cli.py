@@ -17,11 +17,13 @@ from pymongo import AsyncMongoClient
 
 from harness.cli_options import (
     admin_token_option,
+    environment_from,
     log_level_option,
     mongo_options,
+    relay_profile_option,
     relay_url_option,
 )
-from harness.env import ENVIRONMENT_KINDS, Environment, open_environment
+from harness.env import ENVIRONMENT_KINDS, Environment
 from harness.load.config import LoadConfig, default_workers
 from harness.load.html import render_html
 from harness.load.report import result_to_json, summary_lines
@@ -38,11 +40,7 @@ log = logging.getLogger(__name__)
 def load_environment(kind: str, params: dict[str, Any]) -> Environment:
     """The environment a load or bench command runs against (the relay logs warnings only:
     one log line per connection would cost the relay more than the load)."""
-    if kind in ("local", "compose"):
-        return open_environment(kind, settings=RelaySettings(log_level="WARNING"))
-    return open_environment("external", relay_url=params["relay_url"],
-                            mongo_uri=params["mongo_uri"], database=params["database"],
-                            admin_token=params["admin_token"])
+    return environment_from(kind, params, RelaySettings(log_level="WARNING"))
 
 
 @contextlib.asynccontextmanager
@@ -112,6 +110,7 @@ async def _load(kind: str, params: dict[str, Any], config: LoadConfig,
 @relay_url_option
 @mongo_options
 @admin_token_option
+@relay_profile_option
 @click.option("--drones", type=int, default=10, show_default=True,
               help="Streaming drones (each with one chat session and its IDE).")
 @click.option("--drones-per-user", type=int, default=5, show_default=True,

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from harness.env.base import Environment
 from harness.errors import EnvError
+from harness.settings import RelayTimeouts
 
 T = TypeVar("T")
 
@@ -144,6 +145,11 @@ class BackgroundEnvironment:
     def reference_relay(self) -> bool:
         """Whether the wrapped environment runs the reference relay with its own choices."""
         return self._require().reference_relay
+
+    @property
+    def relay_timeouts(self) -> RelayTimeouts:
+        """The wrapped environment's relay timeouts."""
+        return self._require().relay_timeouts
 
     def describe(self) -> str:
         """The wrapped environment's description."""

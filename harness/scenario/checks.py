@@ -37,7 +37,7 @@ async def http(run: Run, step: Step) -> None:
     result = await actor.request(method, path, token=token,
                                  headers=run.render(args.get("headers")),
                                  json=run.render(args.get("json")),
-                                 timeout=float(args.get("timeout", HTTP_TIMEOUT)))
+                                 timeout=run.seconds(args.get("timeout"), HTTP_TIMEOUT))
     expected = run.render(args.get("expect", {}))
     actual = {"status": result.status, "body": result.body}
     outcome = match(expected, actual)
@@ -189,7 +189,7 @@ async def _poll(until: Callable[[], Awaitable[bool]], timeout: float) -> bool:
 async def wait_until(run: Run, step: Step) -> None:
     """Wait until the database, the session maps or the drones reach a state."""
     args = step.args
-    timeout = float(args.get("timeout", DEFAULT_TIMEOUT))
+    timeout = run.seconds(args.get("timeout"), DEFAULT_TIMEOUT)
     if "idle" in args:
         for name in names_of(args["idle"]):
             try:
@@ -228,7 +228,7 @@ async def restart_relay(run: Run, step: Step) -> None:
     if not run.env.supports_restart:
         raise fail(f"this environment cannot restart the relay ({run.env.describe()})",
                    kind="error")
-    timeout = float((step.args or {}).get("timeout", 30.0))
+    timeout = run.seconds((step.args or {}).get("timeout"), 30.0)
     try:
         async with asyncio.timeout(timeout):
             await run.env.restart_relay()

@@ -16,14 +16,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from harness.cli_options import (
+    environment_from,
     mongo_uri_option,
-    relay_settings_from,
+    relay_profile_option,
     relay_tuning_options,
     relay_url_option,
 )
-from harness.env import ENVIRONMENT_KINDS, open_environment
+from harness.env import ENVIRONMENT_KINDS
 from harness.env.base import Environment
-from harness.errors import ConfigError, EnvError, ScenarioError
+from harness.errors import EnvError, ScenarioError
 from harness.protocol import SESSION_MAPS
 from harness.scenario.introspection import fetch_sessions
 from harness.scenario.loader import find_scenario_files, load_file, load_paths
@@ -40,20 +41,6 @@ DEFAULT_PATHS = ("scenarios",)
 EXIT_FAILED = 1
 EXIT_NONE_SELECTED = 5
 _STYLE = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow"}
-
-
-def _environment(kind: str, params: dict[str, Any]) -> Environment:
-    if kind in ("local", "compose"):
-        return open_environment(kind, settings=relay_settings_from(params))
-    switched = [f"--{flag} {value}" for flag, key in (("regress", "regressions"),
-                                                      ("variant", "variants"))
-                for value in params.get(key) or ()]
-    if switched:
-        raise ConfigError(f"{', '.join(switched)}: switches of the reference relay; with "
-                          "--env external the relay under test is not the harness's")
-    return open_environment("external", relay_url=params["relay_url"],
-                            mongo_uri=params["mongo_uri"], database=params["database"],
-                            admin_token=params["admin_token"])
 
 
 def _configure_logging(level: str, console: Console) -> None:
@@ -176,11 +163,13 @@ def _write_reports(console: Console, results: list[ScenarioResult], report_dir: 
               help="Select scenarios by id substring or tag: 'delivery and not slow'.")
 @click.option("--env", "env_kind", type=click.Choice(ENVIRONMENT_KINDS), default="local",
               show_default=True, envvar="GADGET_ENV",
-              help="local: start the reference relay and a database; external: use "
+              help="local: start the reference relay and a database; compose: the same in "
+                   "containers (or your relay, with --relay-profile); external: use "
                    "--relay-url and --mongo-uri.")
 @relay_url_option
 @mongo_uri_option
 @relay_tuning_options
+@relay_profile_option
 @click.option("-x", "--exitfirst", is_flag=True, help="Stop after the first failure.")
 @click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False),
               default=None, help="Folder for the HTML report and the traces "
@@ -201,7 +190,7 @@ def run_command(paths: tuple[Path, ...], expression: str | None, env_kind: str,
     if not scenarios:
         console.print("no scenario selected")
         raise SystemExit(EXIT_NONE_SELECTED)
-    env = _environment(env_kind, params)
+    env = environment_from(env_kind, params)
     began = time.monotonic()
     results = asyncio.run(run_all(scenarios, env, console, exitfirst))
     elapsed = time.monotonic() - began

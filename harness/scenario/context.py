@@ -56,6 +56,10 @@ class Run:
         now = message.t if message is not None else time.monotonic()
         return now - self.history.started_at
 
+    def seconds(self, value: Any, default: float) -> float:
+        """A step's ``timeout`` or ``for`` in seconds (``${relay.*}`` sums resolved)."""
+        return self.templates.seconds(value, default)
+
     def render(self, value: Any) -> Any:
         """``value`` with ``${...}`` references resolved."""
         return self.templates.render(value)

@@ -16,7 +16,7 @@ from harness.scenario.model import GROUP_KINDS, ActorSpec, Scenario, Source, Ste
 from harness.scenario.schema import format_error, step_kind, validate_document
 from harness.scenario.setdb import REGISTRATION_STATUSES, WORK_ORDER_STATUSES
 from harness.scenario.templating import captures_of, check_reference, references
-from harness.scenario.yamlsrc import Document, KeyPath, read_documents
+from harness.yamlsrc import Document, KeyPath, read_documents
 from seed.world import WorldSpec
 
 SUFFIX = ".scenario.yaml"

@@ -202,7 +202,7 @@ async def run_scenario(scenario: Scenario, env: Environment, *,
     try:
         world = await build_world(db, scenario.world)
         result.run_id = world.run_id
-        templates = TemplateContext(world)
+        templates = TemplateContext(world, relay=env.relay_timeouts)
         cast = build_cast(scenario.actors, world, env.relay_url, history, templates.render)
         templates.actors = cast.ref
         run = Run(scenario, env, db, world, history, cast, templates)

@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from harness.scenario.model import GROUP_KINDS, STEP_KINDS
-from harness.scenario.yamlsrc import Document, KeyPath
+from harness.yamlsrc import Document, KeyPath
 
 SCHEMA_RESOURCE = "schema.json"
 
@@ -178,6 +178,10 @@ def _translate(error: ValidationError) -> list[_Problem]:
     if kind == "anyOf" and _is_required_choice(value):
         choices = [sub["required"][0] for sub in value]
         return [(path, None, f"needs at least one of {_names(choices)}", None)]
+    if kind == "anyOf" and schema.get("$comment") == "duration":
+        return [(path, None, "must be seconds (a number > 0) or a sum such as "
+                 f"'${{relay.drone_ack_timeout}} + 10', got {_json_type(instance)} "
+                 f"{_short(instance)}", None)]
     if kind == "type":
         types = [value] if isinstance(value, str) else list(value)
         wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in types)

@@ -31,7 +31,7 @@ def names_of(value: Any) -> list[str]:
 async def connect(run: Run, step: Step) -> None:
     """Connect each actor; with ``refused``, expect the relay to refuse it."""
     args = step.args if isinstance(step.args, dict) else {"actor": step.args}
-    timeout = float(args.get("timeout", DEFAULT_TIMEOUT))
+    timeout = run.seconds(args.get("timeout"), DEFAULT_TIMEOUT)
     for name in names_of(args["actor"]):
         actor, who = run.socket(name), run.label(name)
         try:
@@ -72,7 +72,7 @@ async def restart(run: Run, step: Step) -> None:
     """Restart a drone (handover to a new socket, then crash recovery) and check the ack."""
     args = step.args if isinstance(step.args, dict) else {"actor": step.args}
     name = args["actor"]
-    timeout = float(args.get("timeout", DEFAULT_TIMEOUT))
+    timeout = run.seconds(args.get("timeout"), DEFAULT_TIMEOUT)
     try:
         answer = await run.drone(name).restart(timeout=timeout)
     except AckTimeout as exc:
@@ -94,7 +94,7 @@ async def emit(run: Run, step: Step) -> None:
                          optional=bool(args.get("may_drop", False)))
         return
     may_ignore = bool(args.get("may_ignore", False))
-    timeout = float(args.get("timeout", IGNORED_WITHIN if may_ignore else DEFAULT_TIMEOUT))
+    timeout = run.seconds(args.get("timeout"), IGNORED_WITHIN if may_ignore else DEFAULT_TIMEOUT)
     since = len(run.history)
     try:
         answer = await actor.emit(event, payload, timeout=timeout, negative=negative)
@@ -209,7 +209,7 @@ async def expect(run: Run, step: Step) -> None:
         [(e["event"], e.get("payload")) for e in args["events"]]
     events = [(event, run.render(payload)) for event, payload in raw]
     in_order = args.get("order", "in_order") == "in_order"
-    timeout = float(args.get("timeout", DEFAULT_TIMEOUT))
+    timeout = run.seconds(args.get("timeout"), DEFAULT_TIMEOUT)
     names = names_of(args["actor"])
     outcomes = await asyncio.gather(
         *(_expect_on(run, name, events, in_order, timeout) for name in names),
@@ -309,7 +309,7 @@ def _misplaced(run: Run, name: str, start: int, after: int, event: str,
 async def expect_nothing(run: Run, step: Step) -> None:
     """Fail if a listed actor receives any (listed) event during the quiet period."""
     args = step.args
-    period = float(args["for"])
+    period = run.seconds(args["for"], 0.0)
     watched = set(args.get("events", []))
     shape = run.render(args["payload"]) if "payload" in args else None
     starts = {name: run.cursors[name] for name in names_of(args["actor"])}

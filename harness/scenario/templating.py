@@ -3,11 +3,16 @@
     ${users[0].id}  ${users[1].token}  ${drones[2].id}  ${chat_sessions[0].id}
     ${users[1].drones[0].id}  ${users[0].chat_sessions[1].id}  ${run_id}
     ${capture.workOrderId}  ${actors.d0.sid}  ${actors.ide.user_id}
+    ${relay.drone_ack_timeout}  ${relay.termination_ack_timeout}
 
 A string that is exactly one reference takes the referenced value's type; otherwise each
 reference is replaced by its text. ``$${`` writes a literal ``${``. References are checked
 at load time against the world spec (index ranges, field names) and the captures of
 earlier steps, and resolved at run time.
+
+A step's ``timeout`` (and ``for``) is a number of seconds or a sum such as
+``${relay.drone_ack_timeout} + 10``: the relay under test's own timeout plus a margin, so
+a scenario that waits out a relay timeout works on a relay configured otherwise.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import ScenarioError
+from harness.settings import RelayTimeouts
 from seed.world import (
     SeededChatSession,
     SeededDrone,
@@ -39,7 +45,10 @@ _COLLECTIONS: dict[str, type[Any]] = {
 }
 _PER_USER = ("drones", "chat_sessions", "projects", "providers")
 ACTOR_FIELDS = ("name", "sid", "user_id", "registration_id", "token")
-ROOTS = (*_COLLECTIONS, "run_id", "capture", "actors")
+ROOTS = (*_COLLECTIONS, "run_id", "capture", "actors", "relay")
+RELAY_FIELDS = RelayTimeouts.names()
+_TERM = r"(?:\d+(?:\.\d+)?|\$\{[^}]*\})"
+_DURATION = re.compile(rf"\s*{_TERM}(?:\s*\+\s*{_TERM})*\s*")
 
 Part = str | int
 
@@ -105,9 +114,37 @@ def check_reference(expr: str, spec: WorldSpec, captures: set[str], actors: set[
             raise ValueError(f"${{{expr}}}: actors have no field {parts[1]!r}; "
                              f"fields: {', '.join(ACTOR_FIELDS)}")
         return
+    if root == "relay":
+        _check_relay(expr, parts)
+        return
     if root not in _COLLECTIONS:
         raise ValueError(f"${{{expr}}}: unknown name {root!r}; use one of {', '.join(ROOTS)}")
     _check_collection(expr, root, parts, spec, per_user=False)
+
+
+def _check_relay(expr: str, parts: tuple[Part, ...]) -> None:
+    if len(parts) != 1 or parts[0] not in RELAY_FIELDS:
+        raise ValueError(f"${{{expr}}}: write relay.<name>, one of {', '.join(RELAY_FIELDS)}")
+
+
+def check_duration(value: Any) -> None:
+    """Raise ``ValueError`` unless ``value`` is seconds > 0 or a sum of numbers and
+    ``${relay.<timeout>}`` references."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected seconds, got {value!r}")
+    if isinstance(value, int | float):
+        if value <= 0:
+            raise ValueError(f"expected seconds > 0, got {value!r}")
+        return
+    if not isinstance(value, str) or _DURATION.fullmatch(value) is None:
+        raise ValueError(f"expected seconds or a sum like '${{relay.drone_ack_timeout}} + 10', "
+                         f"got {value!r}")
+    for match in _REF.finditer(value):
+        root, parts = parse_reference(match.group(1))
+        if root != "relay":
+            raise ValueError(f"${{{match.group(1)}}}: a duration reads only relay.<name>, one "
+                             f"of {', '.join(RELAY_FIELDS)}")
+        _check_relay(match.group(1), parts)
 
 
 def _count(spec: WorldSpec, name: str, per_user: bool) -> int:
@@ -155,6 +192,7 @@ class TemplateContext:
     world: World
     captures: dict[str, Any] = dataclasses.field(default_factory=dict)
     actors: Callable[[str], ActorRef] | None = None
+    relay: RelayTimeouts = dataclasses.field(default_factory=RelayTimeouts)
 
     def lookup(self, expr: str) -> Any:
         """The value of ``${expr}``; raises ``ScenarioError`` when it cannot be resolved."""
@@ -178,6 +216,9 @@ class TemplateContext:
             if self.actors is None:
                 raise ValueError("actors are not available here")
             return getattr(self.actors(str(parts[0])), str(parts[1]))
+        if root == "relay":
+            _check_relay(f"relay.{parts[0]}" if parts else "relay", parts)
+            return getattr(self.relay, str(parts[0]))
         items: tuple[Any, ...] = getattr(self.world, root)
         value = items[int(parts[0])]
         rest = parts[1:]
@@ -185,6 +226,20 @@ class TemplateContext:
             owned: tuple[Any, ...] = getattr(self.world, f"{rest[0]}_of")(value.id)
             return _walk(owned, rest[1:])
         return _walk(value, rest)
+
+    def seconds(self, value: Any, default: float) -> float:
+        """A step's duration (``timeout``, ``for``): ``default`` when None, else a number
+        or a sum of numbers and ``${relay.<timeout>}`` references."""
+        if value is None:
+            return default
+        try:
+            check_duration(value)
+        except ValueError as exc:
+            raise ScenarioError(str(exc)) from exc
+        if not isinstance(value, str):
+            return float(value)
+        text = _REF.sub(lambda m: repr(float(self.lookup(m.group(1)))), value)
+        return sum(float(term) for term in text.split("+"))
 
     def render(self, value: Any) -> Any:
         """``value`` with every reference resolved (deeply; mapping keys untouched)."""

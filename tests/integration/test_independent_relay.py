@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 def _missing() -> str | None:
     if shutil.which("node") is None:
-        return "no `node` on PATH (Node.js 20)"
+        return "no `node` on PATH (Node.js 18 or newer)"
     if not (NODE_RELAY / "node_modules" / "socket.io").is_dir():
         return f"no node_modules in {NODE_RELAY} (npm ci --prefix {NODE_RELAY})"
     return None

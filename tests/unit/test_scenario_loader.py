@@ -125,7 +125,8 @@ def test_wrong_types_and_values_say_what_is_allowed() -> None:
         """) == [
         'x.scenario.yaml:4: actor d0, field behaviour.on_lock: "maybe" is not allowed; '
         "allowed: accept, refuse, ignore",
-        'x.scenario.yaml:6: step 1 (emit), field timeout: must be a number, got string "soon"',
+        "x.scenario.yaml:6: step 1 (emit), field timeout: must be seconds (a number > 0) or a "
+        "sum such as '${relay.drone_ack_timeout} + 10', got string \"soon\"",
         'x.scenario.yaml:7: step 2 (expect), field order: "sideways" is not allowed; '
         "allowed: in_order, any",
     ]
@@ -213,7 +214,7 @@ def test_references_must_be_known_and_captures_come_before_use() -> None:
         "captures 'wo' (captured so far: none yet)",
         "x.scenario.yaml:4: step 1 (emit), field payload.b: ${user[0].id}: unknown name "
         "'user'; use one of users, providers, projects, chat_sessions, drones, run_id, "
-        "capture, actors",
+        "capture, actors, relay",
         "x.scenario.yaml:6: step 3 (emit), field payload: ${users[0].secret}: users have "
         "fields id, email, display_name, token, drones, chat_sessions, projects, providers "
         "(per user)",

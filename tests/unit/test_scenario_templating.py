@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from harness.errors import ScenarioError
@@ -9,9 +11,11 @@ from harness.scenario.templating import (
     ActorRef,
     TemplateContext,
     captures_of,
+    check_duration,
     check_reference,
     references,
 )
+from harness.settings import RelayTimeouts
 from seed.world import (
     SeededChatSession,
     SeededDrone,
@@ -90,3 +94,39 @@ def test_references_and_captures_are_found_in_nested_values() -> None:
     assert references({"a": ["${x}", {"b": "${y} and $${z}"}]}) == ["x", "y"]
     assert captures_of({"a": [{"$capture": "one"}], "b": {"c": {"$capture": "two"}}}) == {
         "one", "two"}
+
+
+@pytest.mark.parametrize(("value", "seconds"), [
+    (None, 7.0),
+    (3, 3.0),
+    (0.5, 0.5),
+    ("${relay.drone_ack_timeout}", 30.0),
+    ("${relay.drone_ack_timeout} + 10", 40.0),
+    (" 2 + ${ relay.termination_ack_timeout } + 0.5 ", 14.5),
+])
+def test_durations_read_the_relay_under_tests_own_timeouts(value: object, seconds: float) -> None:
+    context = TemplateContext(make_world(), relay=RelayTimeouts(drone_ack_timeout=30,
+                                                                termination_ack_timeout=12))
+    assert context.seconds(value, 7.0) == seconds
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    (0, "expected seconds > 0"),
+    (True, "expected seconds"),
+    ("soon", "expected seconds or a sum"),
+    ("${relay.drone_ack_timeout} * 2", "expected seconds or a sum"),
+    ("${relay.nope} + 1", "relay.<name>, one of drone_ack_timeout, termination_ack_timeout, "
+                          "termination_poll_timeout"),
+    ("${users[0].id} + 1", "a duration reads only relay.<name>"),
+])
+def test_bad_durations_say_what_is_allowed(value: object, problem: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        check_duration(value)
+    with pytest.raises(ScenarioError, match=re.escape(problem)):
+        TemplateContext(make_world()).seconds(value, 1.0)
+
+
+def test_relay_references_are_checked_at_load_time() -> None:
+    check_reference("relay.termination_poll_timeout", SPEC, set(), set())
+    with pytest.raises(ValueError, match=re.escape("write relay.<name>")):
+        check_reference("relay.drone_ack", SPEC, set(), set())
