@@ -138,8 +138,21 @@ def summary_table(results: list[ScenarioResult]) -> Table:
     return table
 
 
+def _write_logs(folder: Path, env: Environment) -> Path | None:
+    """The relay's and the database's output, next to the report (admin token masked)."""
+    logs = env.logs()
+    if not logs:
+        return None
+    token = env.admin_token
+    target = folder / "logs"
+    target.mkdir(parents=True, exist_ok=True)
+    for name, text in logs.items():
+        (target / f"{name}.log").write_text(text.replace(token, "***") if token else text)
+    return target
+
+
 def _write_reports(console: Console, results: list[ScenarioResult], report_dir: Path | None,
-                   junit_xml: Path | None) -> None:
+                   junit_xml: Path | None, env: Environment | None = None) -> None:
     from harness.report import default_report_dir, prune_default_reports, write_reports
     from harness.report.console import latency_table
     from harness.report.files import KEEP_DEFAULT_REPORTS
@@ -153,6 +166,9 @@ def _write_reports(console: Console, results: list[ScenarioResult], report_dir: 
     paths = write_reports(results, report_dir=report_dir, junit_xml=junit_xml,
                           title="harness run")
     console.print(f"report: {paths.index}", soft_wrap=True, markup=False)
+    logs = _write_logs(report_dir, env) if env is not None else None
+    if logs is not None:
+        console.print(f"logs: {logs}", soft_wrap=True, markup=False)
     if paths.junit is not None:
         console.print(f"JUnit XML: {paths.junit}", soft_wrap=True, markup=False)
 
@@ -200,7 +216,7 @@ def run_command(paths: tuple[Path, ...], expression: str | None, env_kind: str,
         console.print(render_story(result), markup=False, soft_wrap=True)
     console.print()
     console.print(summary_table(results))
-    _write_reports(console, results, report_dir, junit_xml)
+    _write_reports(console, results, report_dir, junit_xml, env)
     for line in skipped_checks(results):
         console.print(f"not checked: {line}", soft_wrap=True, markup=False, style="yellow")
     skipped = len(scenarios) - len(results)

@@ -11,6 +11,7 @@ Skips without a Docker engine unless ``GADGET_REQUIRE_DOCKER=1`` (CI), where it 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -25,8 +26,8 @@ from harness.env.compose import ComposeEnvironment
 from harness.env.profile import load_profile
 from harness.errors import EnvError
 from harness.images.base import BaseRecipe
-from harness.images.dockercli import engine_problem, image_id
-from harness.images.stacks import project_resources
+from harness.images.dockercli import docker, engine_problem, image_id
+from harness.images.stacks import PROJECT_LABEL, project_resources
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE = ROOT / "tests" / "relays" / "node"
@@ -162,4 +163,50 @@ async def test_a_port_taken_every_time_is_one_line(monkeypatch: pytest.MonkeyPat
     assert "\n" not in message
     assert "a loopback port it publishes was taken by another process 3 times" in message
     assert f"relay {taken}" in message
+    assert nothing_left(env.project) == {}
+
+
+THEIR_COMPOSE = """\
+# A team's own compose file: their service names, their variables, a fixed host port
+# (which the harness replaces with a free loopback one).
+services:
+  db:
+    image: {database}
+  web:
+    image: {relay}
+    depends_on: [db]
+    ports: ["3000:8080"]
+    environment:
+      DB_URL: mongodb://db:27017/?directConnection=true
+      DB_NAME: teamdb
+"""
+
+
+async def test_their_compose_file_with_their_names_runs_a_scenario(
+        node_image: str, tmp_path: Path) -> None:
+    from harness.images.build import BuildOptions, ensure_images
+    from harness.scenario import load_paths, render_story, run_scenario
+
+    database = ensure_images(BuildOptions(database="standin")).database
+    (tmp_path / "compose.yml").write_text(THEIR_COMPOSE.format(database=database,
+                                                               relay=node_image))
+    (tmp_path / "more.yml").write_text("services:\n  web:\n    environment: {LOG_NOTE: hi}\n")
+    path = profile_file(tmp_path, "compose: compose.yml\noverride: more.yml\n"
+                                  "services: {relay: web, database: db}\n"
+                                  "env: {admin_token: DEBUG_TOKEN}\ndatabase: teamdb\n")
+    env = ComposeEnvironment(profile=load_profile(path))
+    async with env:
+        assert env.database == "teamdb" and env.admin_token is not None
+        assert ":3000" not in env.relay_url
+        assert f"service db of {tmp_path / 'compose.yml'}" in env.describe()
+        listed = await asyncio.to_thread(
+            docker, "ps", "--quiet", "--filter", f"label={PROJECT_LABEL}={env.project}",
+            "--filter", "label=com.docker.compose.service=web")
+        inspected = await asyncio.to_thread(
+            docker, "inspect", "--format", "{{json .Config.Env}}", listed.stdout.split()[0])
+        variables = inspected.stdout
+        assert '"LOG_NOTE=hi"' in variables and '"DB_NAME=teamdb"' in variables
+        [scenario] = [s for s in load_paths([ROOT / "scenarios"]) if "smoke" in s.tags][:1]
+        result = await run_scenario(scenario, env)
+        assert result.passed, render_story(result)
     assert nothing_left(env.project) == {}

@@ -53,6 +53,8 @@ def test_run_writes_report_traces_junit_and_latency_and_show_reads_them(tmp_path
     assert case is not None and case.get("name") == "stream" and len(case) == 1  # properties
     (trace,) = report.glob("*/trace.jsonl")
     assert "delivery latency" in (report / "index.html").read_text()
+    assert f"logs: {report / 'logs'}" in out  # the relay's own output, beside the report
+    assert "relay listening on" in (report / "logs" / "relay.log").read_text()
 
     show = subprocess.run([HARNESS, "show", str(trace), "--no-color"], capture_output=True,
                           text=True, timeout=60)

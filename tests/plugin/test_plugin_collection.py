@@ -67,6 +67,7 @@ def test_options_and_ini_keys_are_registered(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines([
         "Gadget Harness scenarios and fixtures:",
         "*--harness-env=HARNESS_ENV*",
+        "*--harness-relay-profile=HARNESS_RELAY_PROFILE*",
         "*--harness-relay-url=HARNESS_RELAY_URL*",
         "*--harness-mongo-uri=HARNESS_MONGO_URI*",
         "*--harness-database=HARNESS_DATABASE*",
@@ -88,3 +89,12 @@ def test_plain_tests_load_nothing_heavy(pytester: pytest.Pytester) -> None:
     """)
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_a_relay_profile_outside_compose_is_one_line(scenario_dir: pytest.Pytester) -> None:
+    result = scenario_dir.runpytest("-p", "no:cacheprovider", "--harness-relay-profile",
+                                    "relay.yaml")
+    result.assert_outcomes(failed=3)  # every item says why, in one line
+    result.stdout.fnmatch_lines(["ConfigError: --harness-relay-profile relay.yaml: applies to "
+                                 "--harness-env compose, not local"] * 3)
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
