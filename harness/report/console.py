@@ -1,10 +1,15 @@
-"""Report pieces for the terminal: the delivery-latency table of ``harness run``'s summary."""
+"""Report pieces for the terminal: the delivery-latency table of ``harness run``'s summary.
+
+Every cell is a ``rich.text.Text``: event names come from the relay under test, and text
+is never read as Rich markup (a name like ``[/x]`` would otherwise raise ``MarkupError``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from rich.table import Table
+from rich.text import Text
 
 from harness.report.latency import format_ms, latency_stats
 from harness.scenario.results import ScenarioResult
@@ -20,7 +25,8 @@ def latency_table(results: Sequence[ScenarioResult]) -> Table | None:
         table.add_column(column, justify="left" if column == "event" else "right",
                          no_wrap=True)
     for s in stats:
-        table.add_row(s.event, str(s.count), format_ms(s.p50), format_ms(s.p95),
-                      format_ms(s.p99), format_ms(s.max),
-                      f"[red]{s.undelivered}[/]" if s.undelivered else "0")
+        cells = (s.event, str(s.count), format_ms(s.p50), format_ms(s.p95), format_ms(s.p99),
+                 format_ms(s.max))
+        table.add_row(*(Text(cell) for cell in cells),
+                      Text(str(s.undelivered), style="red" if s.undelivered else ""))
     return table

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from harness.cli_options import (
     environment_from,
@@ -58,8 +60,9 @@ async def run_all(scenarios: list[Scenario], env: Environment, console: Console,
     """Start ``env``, run ``scenarios`` one by one with a live progress display, stop it."""
     results: list[ScenarioResult] = []
     live = console.is_terminal
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                        MofNCompleteColumn(), TextColumn("{task.fields[failures]}"),
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
+                        BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[failures]}", markup=False, style="red"),
                         console=console, transient=True, disable=not live)
     await env.start()
     try:
@@ -72,8 +75,7 @@ async def run_all(scenarios: list[Scenario], env: Environment, console: Console,
                 result = await run_scenario(scenario, env)
                 results.append(result)
                 failed = sum(1 for r in results if not r.passed)
-                progress.update(task, advance=1,
-                                failures=f"[red]{failed} failed[/]" if failed else "")
+                progress.update(task, advance=1, failures=f"{failed} failed" if failed else "")
                 if not live:
                     console.print(f"{result.status.upper():<7} {scenario.id} "
                                   f"({result.duration:.2f} s)", soft_wrap=True, markup=False)
@@ -132,9 +134,10 @@ def summary_table(results: list[ScenarioResult]) -> Table:
         if result.status == "skipped":
             problem = "; ".join(result.notes)
         status = result.status + (" (negative)" if result.scenario.negative else "")
-        table.add_row(result.scenario.id, f"[{_STYLE[result.status]}]{status}[/]",
-                      f"{ok}/{len(flat)}", f"{result.duration:.2f} s",
-                      problem if len(problem) < 200 else problem[:197] + "...")
+        # Text cells: scenario names and failure messages (relay text) are never markup.
+        table.add_row(Text(result.scenario.id), Text(status, style=_STYLE[result.status]),
+                      Text(f"{ok}/{len(flat)}"), Text(f"{result.duration:.2f} s"),
+                      Text(problem if len(problem) < 200 else problem[:197] + "..."))
     return table
 
 
@@ -151,26 +154,38 @@ def _write_logs(folder: Path, env: Environment) -> Path | None:
     return target
 
 
-def _write_reports(console: Console, results: list[ScenarioResult], report_dir: Path | None,
-                   junit_xml: Path | None, env: Environment | None = None) -> None:
+def _write_reports(results: list[ScenarioResult], report_dir: Path | None,
+                   junit_xml: Path | None, env: Environment | None = None) -> _Written:
+    """Write the HTML report, the traces, the JUnit XML and the logs; print nothing."""
     from harness.report import default_report_dir, prune_default_reports, write_reports
-    from harness.report.console import latency_table
     from harness.report.files import KEEP_DEFAULT_REPORTS
 
-    latency = latency_table(results)
-    if latency is not None:
-        console.print(latency)
     if report_dir is None:
         report_dir = default_report_dir()
         prune_default_reports(keep=KEEP_DEFAULT_REPORTS - 1)  # room for this run's
     paths = write_reports(results, report_dir=report_dir, junit_xml=junit_xml,
                           title="harness run")
-    console.print(f"report: {paths.index}", soft_wrap=True, markup=False)
     logs = _write_logs(report_dir, env) if env is not None else None
-    if logs is not None:
-        console.print(f"logs: {logs}", soft_wrap=True, markup=False)
-    if paths.junit is not None:
-        console.print(f"JUnit XML: {paths.junit}", soft_wrap=True, markup=False)
+    return _Written(paths.index, paths.junit, logs)
+
+
+@dataclass(frozen=True)
+class _Written:
+    index: Path | None
+    junit: Path | None
+    logs: Path | None
+
+
+def _print_reports(console: Console, results: list[ScenarioResult], written: _Written) -> None:
+    from harness.report.console import latency_table
+
+    latency = latency_table(results)
+    if latency is not None:
+        console.print(latency)
+    for label, path in (("report", written.index), ("logs", written.logs),
+                        ("JUnit XML", written.junit)):
+        if path is not None:
+            console.print(f"{label}: {path}", soft_wrap=True, markup=False)
 
 
 @click.command("run")
@@ -200,7 +215,7 @@ def run_command(paths: tuple[Path, ...], expression: str | None, env_kind: str,
     Timeouts, --regress and --variant apply to the relay the harness starts (local,
     compose); with --env external they are refused.
     """
-    console = Console(highlight=False)
+    console = Console(highlight=False, markup=False)  # names and relay text are never markup
     _configure_logging(params["log_level"], console)
     scenarios = select(load_paths(paths or DEFAULT_PATHS), expression)
     if not scenarios:
@@ -211,12 +226,14 @@ def run_command(paths: tuple[Path, ...], expression: str | None, env_kind: str,
     results = asyncio.run(run_all(scenarios, env, console, exitfirst))
     elapsed = time.monotonic() - began
     failed = [r for r in results if not r.passed]
+    # The reports first: nothing printed below can lose them.
+    paths_written = _write_reports(results, report_dir, junit_xml, env)
     for result in failed:
         console.print()
         console.print(render_story(result), markup=False, soft_wrap=True)
     console.print()
     console.print(summary_table(results))
-    _write_reports(console, results, report_dir, junit_xml, env)
+    _print_reports(console, results, paths_written)
     for line in skipped_checks(results):
         console.print(f"not checked: {line}", soft_wrap=True, markup=False, style="yellow")
     skipped = len(scenarios) - len(results)
@@ -240,6 +257,10 @@ def validate_command(paths: tuple[Path, ...], print_schema: bool) -> None:
         click.echo(json.dumps(scenario_schema(), indent=2))
         return
     files = find_scenario_files(paths or DEFAULT_PATHS)
+    if not files:
+        shown = " ".join(str(p) for p in (paths or DEFAULT_PATHS))
+        click.echo(f"no scenario files (*.scenario.yaml) under {shown}", err=True)
+        raise SystemExit(EXIT_NONE_SELECTED)  # as `harness run` with nothing to run
     bad = 0
     count = 0
     for file in files:

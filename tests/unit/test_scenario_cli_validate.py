@@ -35,3 +35,10 @@ def test_print_schema_prints_the_published_schema() -> None:
     result = CliRunner().invoke(validate_command, ["--print-schema"])
     assert result.exit_code == 0
     assert json.loads(result.output)["$id"] == "urn:gadget-harness:scenario:v1"
+
+
+def test_validate_with_no_scenario_files_exits_5_like_run(tmp_path: Path) -> None:
+    # Issue 13, finding 7: it said "ok: 0 scenario(s)" and exited 0 while run exited 5.
+    result = CliRunner().invoke(validate_command, [str(tmp_path)])
+    assert result.exit_code == 5
+    assert result.output.strip() == f"no scenario files (*.scenario.yaml) under {tmp_path}"
