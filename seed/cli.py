@@ -28,10 +28,21 @@ from seed.durations import format_duration, parse_duration
 from seed.output import load_world_file, world_from_json, world_to_json, write_world_file
 from seed.runid import check_run_id, new_run_id
 from seed.spec import load_spec_file
-from seed.store import CleanupReport, build_world, cleanup, list_runs, stale_runs
+from seed.store import (
+    CleanupReport,
+    RunInfo,
+    build_world,
+    cleanup,
+    describe_foreign,
+    gc_candidates,
+    list_runs,
+)
 from seed.world import MAX_PER_FIELD, World, WorldSpec
 
 T = TypeVar("T")
+
+# gc: the stale run ids, the foreign seedRunId values left alone, the cleanups done.
+_GcResult = tuple[tuple[str, ...], tuple[RunInfo, ...], tuple[CleanupReport, ...]]
 
 # CLI flag (parameter name) -> WorldSpec field.
 _SPEC_FLAGS = {
@@ -244,10 +255,8 @@ class _Duration(click.ParamType[timedelta]):
                 ctx: click.Context | None) -> timedelta:
         if isinstance(value, timedelta):
             return value
-        try:
-            return parse_duration(str(value), what="--older-than")
-        except HarnessError as exc:
-            self.fail(str(exc).removeprefix("--older-than: "), param, ctx)
+        # A ConfigError, not click's usage error: one line, ``error: --older-than: ...``.
+        return parse_duration(str(value), what="--older-than")
 
 
 @seed_group.command("gc")
@@ -262,38 +271,42 @@ def gc_command(ctx: click.Context, /, older_than: timedelta, dry_run: bool, as_j
     """Remove runs older than --older-than.
 
     For runs abandoned by crashed jobs. --older-than is required (30m, 2h, 1d, 1h30m).
+    Documents whose seedRunId is not a run id are not of a seed run: they are left alone
+    and named in one line.
     """
     uri, database, _explicit = _mongo(ctx)
     label = format_duration(older_than)
 
-    async def run() -> tuple[tuple[str, ...], tuple[CleanupReport, ...]]:
+    async def run() -> _GcResult:
         async with open_database(uri, database) as db:
             return await _gc(db, older_than, dry_run)
 
-    stale, reports = _run(run)
+    stale, foreign, reports = _run(run)
     if as_json:
         click.echo(json.dumps({"olderThanSeconds": older_than.total_seconds(),
                                "dryRun": dry_run, "runs": list(stale),
-                               "reports": [r.to_dict() for r in reports]}, indent=2))
+                               "reports": [r.to_dict() for r in reports],
+                               "leftAlone": [r.to_dict() for r in foreign]}, indent=2))
         return
     if not stale:
         click.echo(f"no runs older than {label} in database {database}")
-        return
-    verb = "would remove" if dry_run else "removed"
-    click.echo(f"{verb} {len(stale)} runs older than {label} from database {database}:")
-    for run_id in stale:
-        click.echo(f"  {run_id}")
-    for report in reports:
-        _print_report(report)
+    else:
+        verb = "would remove" if dry_run else "removed"
+        click.echo(f"{verb} {len(stale)} runs older than {label} from database {database}:")
+        for run_id in stale:
+            click.echo(f"  {run_id}")
+        for report in reports:
+            _print_report(report)
+    if foreign:
+        click.echo(describe_foreign(foreign))
 
 
-async def _gc(db: AsyncDatabase[Any], older_than: timedelta,
-              dry_run: bool) -> tuple[tuple[str, ...], tuple[CleanupReport, ...]]:
-    now = datetime.now(UTC)
-    stale = tuple(run.run_id for run in await stale_runs(db, older_than, now=now))
+async def _gc(db: AsyncDatabase[Any], older_than: timedelta, dry_run: bool) -> _GcResult:
+    runs, foreign = await gc_candidates(db, older_than, now=datetime.now(UTC))
+    stale = tuple(run.run_id for run in runs)
     if dry_run:
-        return stale, ()
-    return stale, tuple([await cleanup(db, run_id) for run_id in stale])
+        return stale, foreign, ()
+    return stale, foreign, tuple([await cleanup(db, run_id) for run_id in stale])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Final
@@ -13,7 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConfigurationError, PyMongoError
 
 from harness.errors import ConfigError, DatabaseError
-from harness.uri import mask_uri
+from harness.uri import check_mongo_uri, mask_uri, safe_detail
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +32,6 @@ def describe_error(exc: BaseException) -> str:
     return " ".join(text.split()) or type(exc).__name__
 
 
-def _scrub(text: str, uri: str) -> str:
-    """``text`` with the URI's password, if it appears, masked."""
-    match = re.match(r"^mongodb(?:\+srv)?://[^@/:]*:([^@/]+)@", uri)
-    return text.replace(match.group(1), "***") if match else text
-
-
 @asynccontextmanager
 async def open_database(
     uri: str, database: str, *, timeout: float = CONNECT_TIMEOUT
@@ -49,6 +42,7 @@ async def open_database(
     malformed URI or database name and ``DatabaseError`` (masked URI, cause) when no
     server answers.
     """
+    check_mongo_uri(uri)
     masked = mask_uri(uri)
     if not database or any(ch in database for ch in '/\\. "$\0'):
         raise ConfigError(f"--database: invalid database name {database!r}")
@@ -59,7 +53,7 @@ async def open_database(
         )
     except (ConfigurationError, ValueError, TypeError) as exc:
         raise ConfigError(
-            f"--mongo-uri {masked}: {_scrub(describe_error(exc), uri)}"
+            f"--mongo-uri {masked}: {safe_detail(describe_error(exc), uri)}"
         ) from None
     try:
         try:
@@ -67,7 +61,7 @@ async def open_database(
         except PyMongoError as exc:
             raise DatabaseError(
                 f"cannot reach MongoDB at {masked} within {timeout:g}s:"
-                f" {_scrub(describe_error(exc), uri)}"
+                f" {safe_detail(describe_error(exc), uri)}"
             ) from None
         logger.debug("connected to %s, database %s", masked, database)
         yield client[database]

@@ -11,6 +11,7 @@ from harness.errors import ConfigError
 _PART: Final = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 _WHOLE: Final = re.compile(r"^(?:\d+(?:\.\d+)?[smhdw])+$")
 _UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_LONGEST: Final = timedelta(days=999_999)  # ~2700 years; timedelta itself stops near 2.7M
 
 
 def parse_duration(text: str, *, what: str = "duration") -> timedelta:
@@ -23,6 +24,10 @@ def parse_duration(text: str, *, what: str = "duration") -> timedelta:
     seconds = sum(float(n) * _UNITS[unit] for n, unit in _PART.findall(compact))
     if seconds <= 0:
         raise ConfigError(f"{what}: must be more than zero, got {text!r}")
+    # Also infinity (digits past a float's range), which timedelta cannot hold.
+    if seconds > _LONGEST.total_seconds():
+        shown = text if len(text) <= 40 else f"{text[:37]}..."
+        raise ConfigError(f"{what}: {shown!r} is too long; at most {_LONGEST.days}d")
     return timedelta(seconds=seconds)
 
 

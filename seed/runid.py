@@ -21,12 +21,17 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"run-{moment.strftime(_TIME_FORMAT)}-{secrets.token_hex(3)}"
 
 
+def is_run_id(value: object) -> bool:
+    """True when ``value`` is a run id: 1-64 of ``[A-Za-z0-9._:-]`` starting alphanumeric."""
+    return isinstance(value, str) and RUN_ID_PATTERN.fullmatch(value) is not None
+
+
 def check_run_id(run_id: object, *, what: str = "run id") -> str:
     """Return ``run_id`` if it is 1-64 of ``[A-Za-z0-9._:-]`` starting alphanumeric.
 
     Raises ``SpecError`` naming ``what`` otherwise.
     """
-    if not isinstance(run_id, str) or RUN_ID_PATTERN.fullmatch(run_id) is None:
+    if not isinstance(run_id, str) or not is_run_id(run_id):
         raise SpecError(
             f"{what} {run_id!r}: must be 1 to 64 letters, digits, '.', '_', ':' or '-',"
             " starting with a letter or digit"

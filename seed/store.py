@@ -22,7 +22,7 @@ from harness.errors import DatabaseError, SeedError
 from harness.protocol import ALL_COLLECTIONS, SEED_RUN_FIELD, Collection
 from seed.connect import describe_error
 from seed.factory import SEEDED_COLLECTIONS, WorldPlan, iso_utc, plan_world
-from seed.runid import check_run_id, new_run_id, run_time
+from seed.runid import check_run_id, is_run_id, new_run_id, run_time
 from seed.world import World, WorldSpec
 
 logger = logging.getLogger(__name__)
@@ -251,21 +251,54 @@ async def list_runs(db: AsyncDatabase[Any]) -> tuple[RunInfo, ...]:
     return tuple(sorted(runs, key=lambda r: (r.created_at or far_future, r.run_id)))
 
 
-async def stale_runs(
+async def gc_candidates(
     db: AsyncDatabase[Any], older_than: timedelta, *, now: datetime | None = None
-) -> tuple[RunInfo, ...]:
-    """The runs ``gc`` would remove: seeded more than ``older_than`` before ``now``."""
+) -> tuple[tuple[RunInfo, ...], tuple[RunInfo, ...]]:
+    """What ``gc`` would do: the runs it removes, and the ``seedRunId`` values it leaves.
+
+    The first are the runs seeded more than ``older_than`` before ``now``; the second, of
+    any age, are values that are not run ids (``""``, ``"$ne"``, ...): harness seed never
+    writes them, so their documents are not of a seed run and gc never deletes them.
+    """
     if older_than <= timedelta(0):
         raise SeedError(f"gc --older-than: must be a positive duration, got {older_than}")
     moment = now or datetime.now(UTC)
     stale: list[RunInfo] = []
+    foreign: list[RunInfo] = []
     for run in await list_runs(db):
         age = run.age(moment)
-        if age is None:
+        if not is_run_id(run.run_id):
+            foreign.append(run)
+        elif age is None:
             logger.warning("run %s has no creation time; gc leaves it alone", run.run_id)
         elif age > older_than:
             stale.append(run)
-    return tuple(stale)
+    return tuple(stale), tuple(foreign)
+
+
+async def stale_runs(
+    db: AsyncDatabase[Any], older_than: timedelta, *, now: datetime | None = None
+) -> tuple[RunInfo, ...]:
+    """The runs ``gc`` would remove: seeded more than ``older_than`` before ``now``.
+
+    Only runs whose id is a run id: other ``seedRunId`` values are never of a seed run.
+    """
+    stale, _foreign = await gc_candidates(db, older_than, now=now)
+    return stale
+
+
+def describe_foreign(foreign: Iterable[RunInfo], *, examples: int = 5) -> str:
+    """One line about ``seedRunId`` values that are not run ids: how many, a few of them."""
+    runs = list(foreign)
+    shown = [repr(r.run_id if len(r.run_id) <= 40 else r.run_id[:37] + "...")
+             for r in runs[:examples]]
+    more = f" and {len(runs) - examples} more" if len(runs) > examples else ""
+    documents = sum(r.total for r in runs)
+    values = "value that is not a run id" if len(runs) == 1 \
+        else "values that are not run ids"
+    return (f"left alone {documents} document{'s' if documents != 1 else ''} under "
+            f"{len(runs)} seedRunId {values} ({', '.join(shown)}{more}): harness seed did "
+            "not write them")
 
 
 async def gc(
@@ -273,8 +306,11 @@ async def gc(
 ) -> tuple[CleanupReport, ...]:
     """Clean up every run seeded more than ``older_than`` ago (abandoned by crashed jobs).
 
-    Runs of unknown age are left alone. Raises ``SeedError`` for a non-positive
-    ``older_than`` and ``DatabaseError``.
+    Runs of unknown age are left alone, and so are documents whose ``seedRunId`` is not a
+    run id (logged as a warning). Raises ``SeedError`` for a non-positive ``older_than``
+    and ``DatabaseError``.
     """
-    return tuple([await cleanup(db, run.run_id)
-                  for run in await stale_runs(db, older_than, now=now)])
+    stale, foreign = await gc_candidates(db, older_than, now=now)
+    if foreign:
+        logger.warning("gc in database %s: %s", db.name, describe_foreign(foreign))
+    return tuple([await cleanup(db, run.run_id) for run in stale])

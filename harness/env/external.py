@@ -12,7 +12,7 @@ from pymongo.errors import PyMongoError
 from harness.env.health import wait_for_health
 from harness.errors import ConfigError, EnvError
 from harness.settings import RelayTimeouts
-from harness.uri import mask_uri
+from harness.uri import check_mongo_uri, mask_uri, safe_detail
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,8 @@ class ExternalEnvironment:
         parts = urlsplit(relay_url or "")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"--relay-url: expected http(s)://host:port, got {relay_url!r}")
-        if not mongo_uri or not mongo_uri.startswith(("mongodb://", "mongodb+srv://")):
-            raise ConfigError(f"--mongo-uri: expected mongodb://..., got {mask_uri(mongo_uri)!r}")
         self._relay_url = relay_url.rstrip("/")
-        self._mongo_uri = mongo_uri
+        self._mongo_uri = check_mongo_uri(mongo_uri)
         self._database = database
         self._admin_token = admin_token
         self._timeout = timeout
@@ -83,12 +81,18 @@ class ExternalEnvironment:
     async def start(self) -> None:
         """Check that the relay and the database answer."""
         await wait_for_health(self._relay_url, self._timeout)
-        client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
-            self._mongo_uri, serverSelectionTimeoutMS=int(self._timeout * 1000))
+        masked = mask_uri(self._mongo_uri)
+        try:
+            client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+                self._mongo_uri, serverSelectionTimeoutMS=int(self._timeout * 1000))
+        except (PyMongoError, ValueError, TypeError) as exc:
+            raise ConfigError(
+                f"--mongo-uri {masked}: {safe_detail(str(exc), self._mongo_uri)}") from None
         try:
             await client.admin.command("ping")
         except PyMongoError as exc:
-            raise EnvError(f"database at {mask_uri(self._mongo_uri)} unreachable: {exc}") from exc
+            detail = safe_detail(str(exc), self._mongo_uri)
+            raise EnvError(f"database at {masked} unreachable: {detail}") from None
         finally:
             await client.close()
 

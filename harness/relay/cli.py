@@ -15,6 +15,7 @@ import click
 from harness.cli_options import relay_options, relay_settings_from
 from harness.relay.app import Relay
 from harness.settings import RelaySettings
+from harness.uri import check_mongo_uri
 
 __all__ = ["relay_command", "serve", "write_port_file"]
 
@@ -63,6 +64,7 @@ async def serve(settings: RelaySettings, port_file: Path | None = None) -> None:
 def relay_command(port_file: Path | None, **params: Any) -> None:
     """Run the reference Gadget relay (Socket.IO + HTTP API) on HOST:PORT."""
     settings = relay_settings_from(params)
+    check_mongo_uri(settings.mongo_uri)  # one line, exit 2, before anything starts
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Third-party debug output (every command and packet) would drown the relay's own.

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from bson import ObjectId
 from pymongo import ASCENDING, AsyncMongoClient
@@ -24,6 +23,7 @@ from pymongo.errors import PyMongoError
 
 from harness.errors import DatabaseError
 from harness.protocol import Collection, DroneStatus, WorkOrderStatus
+from harness.uri import mask_uri, safe_detail  # mask_uri re-exported for old imports
 
 __all__ = ["ChatSessionDoc", "RegistrationDoc", "Store", "UserDoc", "WorkOrderDoc", "mask_uri"]
 
@@ -60,19 +60,6 @@ class WorkOrderDoc:
     chat_session_id: str
     prompt: str
     status: str
-
-
-def mask_uri(uri: str) -> str:
-    """``uri`` with its password replaced by ``***`` (for messages and logs)."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return "<unparseable URI>"
-    if parts.password is None:
-        return uri
-    user = parts.username or ""
-    netloc = f"{user}:***@{parts.netloc.rpartition('@')[2]}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _now() -> datetime:
@@ -115,8 +102,8 @@ class Store:
         except PyMongoError as exc:
             cause = str(exc).split(" (configured timeouts")[0].split(", Timeout:")[0]
             cause = cause.splitlines()[0] if cause else type(exc).__name__
-            raise DatabaseError(
-                f"cannot reach the database at {mask_uri(self._uri)}: {cause}") from exc
+            raise DatabaseError(f"cannot reach the database at {mask_uri(self._uri)}: "
+                                f"{safe_detail(cause, self._uri)}") from None
 
     async def _ensure_indexes(self) -> None:
         db = self._db
