@@ -94,12 +94,10 @@ class RelayProfile:
 def load_profile(path: Path) -> RelayProfile:
     """Read and check a profile; raises ``ConfigError`` naming the file and line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        documents = read_documents(path)  # size, encoding, nesting and alias limits
     except OSError as exc:
         raise ConfigError(f"--relay-profile {path}: cannot read it ({exc.strerror or exc})") \
             from exc
-    try:
-        documents = read_documents(path, text)
     except ScenarioError as exc:
         raise ConfigError(str(exc)) from exc
     if len(documents) != 1 or not isinstance(documents[0].data, dict):

@@ -20,6 +20,9 @@ from harness.yamlsrc import Document, KeyPath, read_documents
 from seed.world import WorldSpec
 
 SUFFIX = ".scenario.yaml"
+MAX_STEPS = 10_000
+"""The most steps a scenario may have, those inside groups included (the pack's biggest
+has 49); a file's size, nesting and aliases are bounded in ``harness.yamlsrc``."""
 
 # Which actor types each step kind's actor fields accept.
 _SOCKET = ("ide", "drone")
@@ -79,7 +82,7 @@ def load_file(file: Path, text: str | None = None) -> list[Scenario]:
     problems: list[str] = []
     names: dict[str, int] = {}
     for doc in documents:
-        errors = validate_document(doc)
+        errors = _too_many_steps(doc) or validate_document(doc)
         if errors:
             problems += errors
             continue
@@ -92,8 +95,35 @@ def load_file(file: Path, text: str | None = None) -> list[Scenario]:
         names[scenario.name] = doc.line_of(("name",))
         scenarios.append(scenario)
     if problems:
-        raise ScenarioError("\n".join(problems))
+        raise ScenarioError("\n".join(_one_line(problem) for problem in problems))
     return scenarios
+
+
+def _too_many_steps(doc: Document) -> list[str]:
+    """An error at the first step past ``MAX_STEPS`` (before the schema walks them all)."""
+    steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
+    for count, path in enumerate(_step_paths(steps, ("steps",)), start=1):
+        if count > MAX_STEPS:
+            return [format_error(doc, path, f"too many steps: a scenario may have at most "
+                                 f"{MAX_STEPS}, groups included")]
+    return []
+
+
+def _step_paths(steps: Any, path: KeyPath) -> Iterator[KeyPath]:
+    """The path of every step in ``steps``, in the order written, groups' children too."""
+    if not isinstance(steps, list):
+        return
+    for i, step in enumerate(steps):
+        yield (*path, i)
+        kind = step_kind(step)
+        if kind in GROUP_KINDS:
+            yield from _step_paths(step[kind], (*path, i, kind))
+
+
+def _one_line(problem: str) -> str:
+    """A problem as one line: a value quoted in it (a step's name) may hold a line break."""
+    lines = problem.splitlines()
+    return " ".join(lines) if len(lines) > 1 else problem
 
 
 class _Builder:
@@ -104,6 +134,7 @@ class _Builder:
         self.spec = WorldSpec()
         self.actors: dict[str, ActorSpec] = {}
         self.captured: set[str] = set()
+        self._below: dict[KeyPath, list[KeyPath]] | None = None
 
     def error(self, path: KeyPath, message: str, allowed: str | None = None,
               line_at: KeyPath | None = None) -> None:
@@ -182,11 +213,29 @@ class _Builder:
         else:
             self._check_step(kind, args, args_path)
         prefix_len = len(args_path)
-        lines = {".".join(str(p) for p in key[prefix_len:]): line
-                 for key, line in self.doc.lines.items()
-                 if key[:prefix_len] == args_path and len(key) > prefix_len}
+        lines = {".".join(str(p) for p in key[prefix_len:]): self.doc.lines[key]
+                 for key in self._lines_below(args_path)}
         return Step(kind=kind, label=label, source=self.source(path), args=args,
                     name=raw.get("name"), children=children, lines=lines)
+
+    def _lines_below(self, path: KeyPath) -> Iterator[KeyPath]:
+        """The paths with a line strictly below ``path``, without scanning every line of
+        the document for every step (that was quadratic in the number of steps)."""
+        if self._below is None:
+            below: dict[KeyPath, list[KeyPath]] = {}
+            linked: set[KeyPath] = set()
+            for key in self.doc.lines:
+                while key and key not in linked:
+                    linked.add(key)
+                    below.setdefault(key[:-1], []).append(key)
+                    key = key[:-1]
+            self._below = below
+        pending = list(reversed(self._below.get(path, [])))
+        while pending:
+            key = pending.pop()
+            if key in self.doc.lines:
+                yield key
+            pending += reversed(self._below.get(key, []))
 
     def _check_step(self, kind: str, args: Any, path: KeyPath) -> None:
         self._check_actors(kind, args, path)
