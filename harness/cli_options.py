@@ -80,6 +80,11 @@ relay_tuning_options = _compose(
                  type=click.Choice(VARIANTS),
                  help="Give the other answer the contract allows on one point (repeatable): "
                       "the pack must pass either way."),
+    click.option("--cors-origin", "cors_origins", envvar="GADGET_CORS_ORIGIN", multiple=True,
+                 help="A browser origin allowed to call the relay, e.g. "
+                      "https://ide.example.com or http://localhost:* (repeatable; '*': any, "
+                      "without credentials). Default: the relay's own origin and loopback "
+                      "origins."),
 )
 """Relay settings that apply wherever the relay runs (not where it listens)."""
 
@@ -135,6 +140,7 @@ def relay_settings_from(params: dict[str, Any]) -> RelaySettings:
         log_level=params["log_level"].upper(),
         regressions=frozenset(params["regressions"]),
         variants=frozenset(params.get("variants", ())),
+        cors_origins=tuple(params.get("cors_origins", ())),
     )
 
 

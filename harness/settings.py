@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -87,6 +88,34 @@ VARIANT_DESCRIPTIONS: Final[dict[str, str]] = {
 
 VARIANTS: Final = tuple(VARIANT_DESCRIPTIONS)
 
+CORS_ANY: Final = "*"
+"""``--cors-origin '*'``: every origin may call the relay, without credentials."""
+
+CORS_ORIGIN_PATTERN: Final = re.compile(
+    r"(?P<scheme>https?)://"
+    r"(?P<host>\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)"
+    r"(?::(?P<port>[0-9]{1,5}|\*))?",
+    re.IGNORECASE,
+)
+"""A ``--cors-origin`` entry (``fullmatch``): ``http(s)://host[:port]``, where the port may
+be ``*`` (any port); no user, path, query or trailing slash, as browsers send ``Origin``."""
+
+_ENV_NAMES: Final = {"cors_origins": "CORS_ORIGIN"}  # the variable is named as its flag
+
+
+def cors_origin_problem(origin: str) -> str | None:
+    """What is wrong with one ``--cors-origin`` entry, or None when it is valid."""
+    if origin == CORS_ANY:
+        return None
+    match = CORS_ORIGIN_PATTERN.fullmatch(origin)
+    if match is None:
+        return ("expected '*' or scheme://host[:port] (scheme http or https, port a number "
+                "or *), e.g. https://ide.example.com or http://localhost:*")
+    port = match["port"]
+    if port not in (None, "*") and not 0 < int(port) <= 65535:
+        return f"port {port} is out of range (1..65535)"
+    return None
+
 
 @dataclass(frozen=True)
 class RelayTimeouts:
@@ -131,6 +160,9 @@ class RelaySettings:
     log_level: str = "INFO"
     regressions: frozenset[str] = frozenset()
     variants: frozenset[str] = frozenset()
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins allowed to call the relay (``--cors-origin``); empty: the relay's
+    own origin and loopback origins on any port; ``("*",)``: any, without credentials."""
 
     def __post_init__(self) -> None:
         unknown = sorted(self.regressions - set(REGRESSIONS))
@@ -155,6 +187,11 @@ class RelaySettings:
                 raise ConfigError(f"--{field.replace('_', '-')} must be > 0")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"--port must be 0..65535, got {self.port}")
+        for origin in self.cors_origins:
+            if problem := cors_origin_problem(origin):
+                raise ConfigError(f"--cors-origin {origin!r}: {problem}")
+        if CORS_ANY in self.cors_origins and set(self.cors_origins) != {CORS_ANY}:
+            raise ConfigError("--cors-origin '*' allows every origin: give it alone")
 
     @property
     def timeouts(self) -> RelayTimeouts:
@@ -179,7 +216,10 @@ class RelaySettings:
                 continue
             if isinstance(value, frozenset):
                 value = " ".join(sorted(value))
-            env[ENV_PREFIX + field.name.upper()] = str(value)
+            elif isinstance(value, tuple):
+                value = " ".join(value)
+            name = _ENV_NAMES.get(field.name, field.name.upper())
+            env[ENV_PREFIX + name] = str(value)
         return env
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pymongo
 import pytest
+from hypothesis import HealthCheck, settings
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.database import Database
 
@@ -71,3 +72,31 @@ def sync_mongo_db(mongo_uri: str) -> Iterator[Database[Doc]]:
     finally:
         client.drop_database(name)
         client.close()
+
+
+# --- the fuzz suite (tests/fuzz/) -----------------------------------------------------------
+# Hypothesis profiles: a fixed, reproducible budget in ``make test``.
+#
+#     ci    (default) derandomized: the same examples every run, so the suite cannot flake;
+#           ``max_examples`` per test is the budget (docs/security.md gives the totals)
+#     deep  random and ten times longer, for an engineer hunting locally:
+#           HYPOTHESIS_PROFILE=deep .venv/bin/pytest tests/fuzz
+#
+# Kept here, not in tests/fuzz/conftest.py: test files import helpers with
+# ``from conftest import ...``, and a second rootless conftest module would shadow it.
+_HYPOTHESIS_COMMON: dict[str, Any] = {
+    "deadline": None,  # live sockets and subprocesses: time is bounded by max_examples
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    "print_blob": True,
+}
+settings.register_profile("ci", max_examples=60, derandomize=True, database=None,
+                          **_HYPOTHESIS_COMMON)
+settings.register_profile("deep", max_examples=600, **_HYPOTHESIS_COMMON)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/fuzz/ carries the ``fuzz`` marker (``-m "not fuzz"``)."""
+    for item in items:
+        if "tests/fuzz/" in str(item.path).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.fuzz)

@@ -9,7 +9,9 @@ Document = dict[str, Any]
 INTERNAL_ERROR = 1
 BAD_VALUE = 2
 FAILED_TO_PARSE = 9
+UNAUTHORIZED = 13
 TYPE_MISMATCH = 14
+ILLEGAL_OPERATION = 20
 NAMESPACE_NOT_FOUND = 26
 INDEX_NOT_FOUND = 27
 CURSOR_NOT_FOUND = 43
@@ -27,7 +29,9 @@ CODE_NAMES: dict[int, str] = {
     INTERNAL_ERROR: "InternalError",
     BAD_VALUE: "BadValue",
     FAILED_TO_PARSE: "FailedToParse",
+    UNAUTHORIZED: "Unauthorized",
     TYPE_MISMATCH: "TypeMismatch",
+    ILLEGAL_OPERATION: "IllegalOperation",
     NAMESPACE_NOT_FOUND: "NamespaceNotFound",
     INDEX_NOT_FOUND: "IndexNotFound",
     CURSOR_NOT_FOUND: "CursorNotFound",

@@ -1,6 +1,15 @@
 """Command dispatch: a command document in, a reply document out; never raises.
 
 Also the handshake and diagnostic commands (hello, ping, buildInfo, serverStatus, ...).
+
+System collections are read-only (``system_write_refusal``), answered as mongod answers:
+a write to the ``admin`` database's ``system.*`` collections (users, roles, version: what
+only a privileged user may write) is ``13 Unauthorized``, as from a mongod with
+authorization on to a client without the privilege (the stand-in authenticates nobody);
+a write to any other ``system.*`` collection is ``73 InvalidNamespace`` ("Invalid system
+namespace", mongod's answer for namespaces reserved for internal use); dropping the
+``admin`` database is ``20 IllegalOperation``. Writes are the write commands, index and
+collection commands, and ``aggregate`` with ``$out`` / ``$merge``.
 """
 
 from __future__ import annotations
@@ -9,7 +18,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from pymongo.errors import PyMongoError
 
@@ -18,8 +27,11 @@ from harness.mongowire.codes import (
     BAD_VALUE,
     COMMAND_NOT_FOUND,
     COMMAND_NOT_SUPPORTED,
+    ILLEGAL_OPERATION,
     INTERNAL_ERROR,
+    INVALID_NAMESPACE,
     INVALID_OPTIONS,
+    UNAUTHORIZED,
     CommandError,
 )
 from harness.mongowire.state import Call
@@ -168,6 +180,54 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+ADMIN_DB: Final = "admin"
+SYSTEM_PREFIX: Final = "system."
+
+WRITE_COMMANDS: Final = frozenset({
+    "insert", "update", "delete", "findAndModify", "findandmodify",
+    "createIndexes", "dropIndexes", "deleteIndexes", "create", "drop",
+})
+"""Commands that write to the collection named by their first field."""
+
+
+def _write_targets(call: Call, name: str, cmd: Document) -> list[tuple[str, Any]]:
+    """(database, collection) pairs that command ``name`` would write to."""
+    if name in WRITE_COMMANDS:
+        return [(call.db, cmd.get(name))]
+    if name != "aggregate" or not isinstance(cmd.get("pipeline"), list):
+        return []
+    targets: list[tuple[str, Any]] = []
+    for stage in cmd["pipeline"]:
+        if not isinstance(stage, dict):
+            continue
+        for operator in ("$out", "$merge"):
+            target = stage.get(operator)
+            if isinstance(target, dict) and operator == "$merge":
+                target = target.get("into")
+            if isinstance(target, dict):  # {db, coll}
+                db = target.get("db")
+                targets.append((db if isinstance(db, str) else call.db, target.get("coll")))
+            elif target is not None:
+                targets.append((call.db, target))
+    return targets
+
+
+def system_write_refusal(call: Call, name: str, cmd: Document) -> CommandError | None:
+    """The refusal of a command that would write to a system collection (or drop the
+    ``admin`` database), or None."""
+    if name == "dropDatabase" and call.db == ADMIN_DB:
+        return CommandError(ILLEGAL_OPERATION, "Dropping the 'admin' database is prohibited.")
+    for db, collection in _write_targets(call, name, cmd):
+        if not isinstance(collection, str) or not collection.startswith(SYSTEM_PREFIX):
+            continue
+        if db == ADMIN_DB:
+            return CommandError(UNAUTHORIZED,
+                                f"not authorized on {db} to execute command {{ {name}: "
+                                f"\"{collection}\" }}: system collections are read-only")
+        return CommandError(INVALID_NAMESPACE, f"Invalid system namespace: {db}.{collection}")
+    return None
+
+
 def run_command(call: Call, cmd: Document) -> Document:
     """Run one command document; every failure becomes an ``{ok: 0, ...}`` reply."""
     if not cmd:
@@ -177,6 +237,10 @@ def run_command(call: Call, cmd: Document) -> Document:
     if handler is None:
         logger.info("unknown command %r on db %r", name, call.db)
         return CommandError(COMMAND_NOT_FOUND, f"no such command: '{name}'").reply()
+    refusal = system_write_refusal(call, name, cmd)
+    if refusal is not None:
+        logger.info("refused %s on db %r: %s", name, call.db, refusal.errmsg)
+        return refusal.reply()
     try:
         return handler(call, cmd)
     except CommandError as exc:
@@ -194,4 +258,5 @@ def run_command(call: Call, cmd: Document) -> Document:
         return CommandError(INTERNAL_ERROR, f"{type(exc).__name__}: {exc}").reply()
 
 
-__all__ = ["HANDLERS", "MAX_WIRE_VERSION", "VERSION", "hello_reply", "run_command"]
+__all__ = ["HANDLERS", "MAX_WIRE_VERSION", "VERSION", "WRITE_COMMANDS", "hello_reply",
+           "run_command", "system_write_refusal"]

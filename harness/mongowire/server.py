@@ -2,6 +2,11 @@
 
 All commands run on the one event loop, one at a time and without awaiting in between, so
 each command (findAndModify included) is atomic, as in MongoDB.
+
+A connection may stay idle between messages for as long as the client likes (drivers pool
+them), but once a message has started, all of it must arrive within ``message_timeout``
+seconds (``MESSAGE_READ_TIMEOUT``); a client that stalls inside a message is disconnected,
+so it cannot pin a connection forever. The server binds loopback unless told otherwise.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import itertools
 import logging
 from collections.abc import Generator
 from types import TracebackType
-from typing import Any
+from typing import Any, Final
 
 from harness.mongowire import wire
 from harness.mongowire.codes import FAILED_TO_PARSE, CommandError
@@ -25,17 +30,24 @@ Document = dict[str, Any]
 
 _HANDSHAKE_NAMES = ("hello", "isMaster", "ismaster")
 
+MESSAGE_READ_TIMEOUT: Final = 30.0
+"""Seconds a client has to send the rest of a message once its first byte has arrived."""
+
 
 class StandInServer:
     """A MongoDB wire-protocol server backed by mongomock. Start with ``await`` or ``async with``.
 
     ``port`` is the bound port (useful with port 0). ``close()`` stops listening and closes
-    every client connection.
+    every client connection. ``message_timeout``: see the module docstring.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *,
+                 message_timeout: float = MESSAGE_READ_TIMEOUT) -> None:
+        if message_timeout <= 0:
+            raise ValueError(f"message_timeout must be > 0, got {message_timeout!r}")
         self.host = host
         self._requested_port = port
+        self.message_timeout = message_timeout
         self.state = ServerState()
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
@@ -124,20 +136,33 @@ class StandInServer:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, connection_id: int
     ) -> None:
         while True:
-            try:
-                raw_header = await reader.readexactly(wire.HEADER_SIZE)
-            except asyncio.IncompleteReadError as exc:
-                if exc.partial:
-                    raise wire.WireError("connection closed inside a message header") from exc
+            first = await reader.read(1)  # idle between messages: no time limit
+            if not first:
                 return  # clean close between messages
-            header = wire.decode_header(raw_header)
-            payload = await reader.readexactly(header.message_length - wire.HEADER_SIZE)
+            try:
+                async with asyncio.timeout(self.message_timeout):
+                    header, payload = await self._read_message(reader, first)
+            except TimeoutError:
+                raise wire.WireError(f"message incomplete after {self.message_timeout:g} s"
+                                     ) from None
             reply = self._handle(header, payload, connection_id)
             if reply is not None:
                 writer.write(reply)
                 await writer.drain()
             else:
                 await asyncio.sleep(0)  # let other connections in between fire-and-forget writes
+
+    @staticmethod
+    async def _read_message(reader: asyncio.StreamReader, first: bytes
+                            ) -> tuple[wire.Header, bytes]:
+        """The rest of the message whose first byte was ``first``."""
+        try:
+            raw_header = first + await reader.readexactly(wire.HEADER_SIZE - len(first))
+        except asyncio.IncompleteReadError as exc:
+            raise wire.WireError("connection closed inside a message header") from exc
+        header = wire.decode_header(raw_header)
+        payload = await reader.readexactly(header.message_length - wire.HEADER_SIZE)
+        return header, payload
 
     def _handle(self, header: wire.Header, payload: bytes, connection_id: int) -> bytes | None:
         if header.op_code == wire.OP_MSG:
@@ -171,13 +196,14 @@ class StandInServer:
         return run_command(Call(self.state, db, connection_id), command)
 
 
-def serve(host: str = "127.0.0.1", port: int = 0) -> StandInServer:
+def serve(host: str = "127.0.0.1", port: int = 0, *,
+          message_timeout: float = MESSAGE_READ_TIMEOUT) -> StandInServer:
     """A stand-in server on ``host``:``port`` (0 picks a free port).
 
     Use ``server = await serve()`` (then ``await server.close()``) or
     ``async with serve() as server:``. Binding raises ``OSError``.
     """
-    return StandInServer(host, port)
+    return StandInServer(host, port, message_timeout=message_timeout)
 
 
-__all__ = ["StandInServer", "serve"]
+__all__ = ["MESSAGE_READ_TIMEOUT", "StandInServer", "serve"]

@@ -17,6 +17,8 @@ each variant acts.
     drone_handlers.py  drone -> relay events
     termination.py     the HTTP termination flow
     http_api.py        HTTP routes and introspection
+    cors.py            which browser origins may call it (Socket.IO and HTTP)
+    malformed.py       input that is not the protocol: closed or refused in one log line
     app.py             ``Relay``: build, start, stop
     cli.py             ``harness relay`` / ``python -m harness.relay``
 """

@@ -2,6 +2,10 @@
 
 Unknown events are never acted on: one that asks for an ack is refused ``forbidden`` (with
 ``wrong-side-ignored``, it gets no ack at all); see ``RelayContext.unanswered``.
+
+A Socket.IO packet or engine.io frame that does not decode closes its connection, and
+what aiohttp and python-engineio refuse themselves (not HTTP, not engine.io framing) is
+logged in one line instead of a traceback (``malformed.py``).
 """
 
 from __future__ import annotations
@@ -14,12 +18,19 @@ import socketio
 from aiohttp import web
 from engineio.payload import Payload
 
-from harness.protocol import SOCKETIO_PATH
+from harness.protocol import SOCKETIO_PATH, ErrorCode
 from harness.relay.context import RelayContext
+from harness.relay.cors import CorsPolicy
 from harness.relay.drone_handlers import DroneHandlers
 from harness.relay.http_api import add_routes
 from harness.relay.ide_handlers import IdeHandlers
 from harness.relay.lifecycle import Lifecycle
+from harness.relay.malformed import (
+    OneLineClientErrors,
+    answer_closing_sessions,
+    close_on_malformed_frames,
+    close_on_malformed_packets,
+)
 from harness.relay.polling import read_polling_posts_whole
 from harness.relay.registry import SessionRegistry
 from harness.relay.store import Store
@@ -51,15 +62,21 @@ class Relay:
         # A polling client may batch many packets in one POST; the bound is then the
         # byte size (max_http_buffer_size), not an arbitrary packet count.
         Payload.max_decode_packets = max(Payload.max_decode_packets, MAX_PACKETS_PER_POLL)
+        self.cors = CorsPolicy(settings.cors_origins)
         self.sio = socketio.AsyncServer(
-            async_mode="aiohttp", cors_allowed_origins="*",
+            async_mode="aiohttp", **self.cors.socketio_options(),
             max_http_buffer_size=MAX_HTTP_BUFFER_SIZE, logger=False, engineio_logger=False,
         )
         read_polling_posts_whole(self.sio.eio)
+        close_on_malformed_frames(self.sio.eio)
+        answer_closing_sessions(self.sio.eio)
+        OneLineClientErrors.install()
         self.store = Store(settings.mongo_uri, settings.database, timeout=DATABASE_TIMEOUT,
                            now=Dialect.of(settings).stored_now)
         self.registry = SessionRegistry(settings.regressions)
         self.ctx = RelayContext(self.sio, self.store, self.registry, settings)
+        close_on_malformed_packets(self.sio, self.ctx.dialect.connect_refusal(
+            ErrorCode.AUTH_INVALID, "auth: the CONNECT packet does not decode"))
         self.lifecycle = Lifecycle(self.ctx)
         self.lifecycle.register()
         IdeHandlers(self.ctx).register()
@@ -67,7 +84,7 @@ class Relay:
         self.sio.on("*", self._unknown_event)
         self.app = web.Application()
         self.sio.attach(self.app, socketio_path=SOCKETIO_PATH.strip("/"))
-        add_routes(self.app, self.ctx)
+        add_routes(self.app, self.ctx, self.cors)
 
     @property
     def url(self) -> str:

@@ -7,6 +7,10 @@ Refusal reasons (``AuthRefused.code``):
                   field, or carries a registration id that is not 24 hex digits
     auth-unknown  no drone registration has that id
     auth-denied   the IDE token matches no user, or the drone token is wrong
+
+A token that is not UTF-8-encodable text (a lone surrogate from JSON ``"\\ud800"``, or a
+non-UTF-8 ``Authorization`` header, which aiohttp hands over surrogate-escaped) cannot be
+anyone's: it is a wrong token (``auth-denied``, HTTP 401), never hashed or looked up.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 
 from harness.protocol import ErrorCode, token_hash
 from harness.relay.store import RegistrationDoc, Store, UserDoc
-from harness.relay.validation import CodeAuth, PayloadError, Refused, parse_auth
+from harness.relay.validation import CodeAuth, PayloadError, Refused, is_text, parse_auth
 
 __all__ = ["AuthRefused", "CodeIdentity", "DroneIdentity", "authenticate", "bearer_user",
            "token_hash"]
@@ -39,10 +43,14 @@ class DroneIdentity:
 
 
 def _same(token: str, stored_hash: str) -> bool:
+    if not is_text(token) or not is_text(stored_hash):
+        return False
     return hmac.compare_digest(token_hash(token).encode(), stored_hash.encode())
 
 
 async def _user(store: Store, token: str) -> UserDoc | None:
+    if not is_text(token):
+        return None
     user = await store.user_by_token_hash(token_hash(token))
     return user if user is not None and _same(token, user.api_token_hash) else None
 

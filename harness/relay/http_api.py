@@ -5,6 +5,12 @@ before anything else (401 ``unauthorized``), then the id's shape (400 ``invalid-
 existence (404) and ownership (403) before any state. Every body goes out in the relay's
 ``Dialect`` (``extra-fields``, ``other-messages``, ``underscore-ids``, ``z-timestamps``,
 ``partial-introspection``).
+
+Every answer is JSON, aiohttp's own refusals included (no such route 404 ``not-found``, a
+method the route lacks 405 ``method-not-allowed`` with ``Allow``), except on the engine.io
+route. Header values are text as aiohttp decoded them, non-UTF-8 bytes surrogate-escaped:
+a bearer token or admin token that is not UTF-8 is a wrong one (401 / 403), never a crash.
+CORS: ``cors.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from aiohttp import web
 from harness.protocol import ADMIN_TOKEN_HEADER, ErrorCode, Route, error, is_object_id, ok
 from harness.relay.auth import bearer_user
 from harness.relay.context import RelayContext
+from harness.relay.cors import SOCKETIO_ENDPOINT, CorsPolicy, cors_middleware
 from harness.relay.termination import terminate
+from harness.relay.validation import is_text
 from harness.relay.variants import Dialect
 
 __all__ = ["add_routes"]
@@ -30,8 +38,11 @@ HEALTH_PING_TIMEOUT = 2.0
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def add_routes(app: web.Application, ctx: RelayContext) -> None:
-    """Add ``/healthz``, the registration routes and the introspection route to ``app``."""
+def add_routes(app: web.Application, ctx: RelayContext, cors: CorsPolicy | None = None
+               ) -> None:
+    """Add ``/healthz``, the registration routes and the introspection route to ``app``,
+    and the middlewares that apply ``cors`` (default: ``ctx.settings.cors_origins``) and
+    answer aiohttp's own refusals in JSON."""
     dialect: Dialect = ctx.dialect
 
     def _json(body: dict[str, object], status: int = 200) -> web.Response:
@@ -51,6 +62,21 @@ def add_routes(app: web.Application, ctx: RelayContext) -> None:
                 return _fail(500, ErrorCode.INTERNAL, "the relay failed; see its log")
 
         return wrapper
+
+    @web.middleware
+    async def json_errors(request: web.Request, handler: RouteHandler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400 or request.path == SOCKETIO_ENDPOINT:
+                raise
+            code = (ErrorCode.NOT_FOUND if exc.status == 404
+                    else "-".join(exc.reason.lower().split()) or "http-error")
+            response = _fail(exc.status, code,
+                             f"{request.method} {request.path}: {exc.reason}")
+            if "Allow" in exc.headers:
+                response.headers["Allow"] = exc.headers["Allow"]
+            return response
 
     async def healthz(request: web.Request) -> web.StreamResponse:
         if await ctx.store.ping(HEALTH_PING_TIMEOUT):
@@ -98,11 +124,15 @@ def add_routes(app: web.Application, ctx: RelayContext) -> None:
         given = request.headers.get(ADMIN_TOKEN_HEADER, "")
         if not given:  # contract 10: none 401, wrong 403
             return _fail(401, ErrorCode.UNAUTHORIZED, f"missing {ADMIN_TOKEN_HEADER}")
-        if not hmac.compare_digest(given.encode(), expected.encode()):
+        # Not UTF-8 (surrogate-escaped by aiohttp): given, so wrong, like any other.
+        if not is_text(given) or not hmac.compare_digest(given.encode(), expected.encode()):
             return _fail(403, ErrorCode.FORBIDDEN, f"wrong {ADMIN_TOKEN_HEADER}")
         return _json(ok(maps=dialect.introspection(ctx.registry.snapshot(),
                                                    ctx.pending_locks)))
 
+    app.middlewares.append(cors_middleware(cors or CorsPolicy(ctx.settings.cors_origins),
+                                           _fail))
+    app.middlewares.append(json_errors)  # inside: CORS headers go on its answers too
     app.router.add_get(Route.HEALTHZ, _guard(healthz))
     app.router.add_get(Route.REGISTRATION, _guard(get_registration))
     app.router.add_post(Route.TERMINATE, _guard(post_terminate))

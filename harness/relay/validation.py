@@ -10,6 +10,10 @@ field is a string but not 24 hex digits. Shape errors are reported before id err
 (the ``error-precedence`` variant) every id field present is checked first and an id that
 is not a string (``42``, ``null``, a list) is ``invalid-id`` rather than ``invalid-payload``;
 with ``blank_prompt`` (``blank-prompt-accepted``) a blank prompt is accepted.
+
+Text the relay stores or hashes must be encodable as UTF-8 (``is_text``): JSON can carry a
+lone surrogate (``"\\ud800"``), which neither BSON nor sha256-of-UTF-8 accepts. A prompt
+that is not is ``invalid-payload``; a token that is not matches nobody (``auth.py``).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ __all__ = [
     "StreamEvent",
     "SubmitPrompt",
     "WorkOrderComplete",
+    "is_text",
     "parse_auth",
     "parse_crash_recovery",
     "parse_lock_request",
@@ -137,6 +142,33 @@ def _non_empty_string(value: Any) -> str | None:
     return None if value.strip() else "must not be empty"
 
 
+def is_text(value: str) -> bool:
+    """True when ``value`` encodes as UTF-8: no lone surrogate, so BSON can store it and
+    a token can be hashed."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _storable(check: Check) -> Check:
+    """``check``, then: the string must be UTF-8-encodable text (``is_text``)."""
+
+    def storable(value: Any) -> str | None:
+        if problem := check(value):
+            return problem
+        if is_text(value):
+            return None
+        return "must be valid Unicode text (a lone surrogate cannot be stored)"
+
+    return storable
+
+
+_PROMPT: Final = _storable(_non_empty_string)
+_BLANK_PROMPT: Final = _storable(_string)
+
+
 def _seq(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return "must be an integer"
@@ -235,7 +267,7 @@ def parse_lock_request(event: str, data: Any, rules: Rules = REFERENCE) -> LockR
 def parse_submit_prompt(data: Any, rules: Rules = REFERENCE) -> SubmitPrompt:
     """``submitPrompt {registrationId, chatSessionId, prompt}``; the prompt must not be blank
     (unless ``rules.blank_prompt``)."""
-    prompt = _string if rules.blank_prompt else _non_empty_string
+    prompt = _BLANK_PROMPT if rules.blank_prompt else _PROMPT
     fields = _check(Event.SUBMIT_PROMPT, data,
                     {"registrationId": ID, "chatSessionId": ID, "prompt": prompt}, rules=rules)
     return SubmitPrompt(fields["registrationId"], fields["chatSessionId"], fields["prompt"])
