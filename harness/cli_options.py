@@ -8,14 +8,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 from click.core import ParameterSource
 
-if TYPE_CHECKING:
-    from harness.env.base import Environment
-
+from harness.env import open_environment
+from harness.env.base import Environment
+from harness.env.profile import load_profile
 from harness.errors import ConfigError
 from harness.protocol import DEFAULT_DATABASE, Defaults
 from harness.settings import REGRESSIONS, VARIANTS, RelaySettings, RelayTimeouts
@@ -153,9 +153,6 @@ def environment_from(kind: str, params: dict[str, Any],
     the switches of the reference relay are refused and the timeout flags state the
     relay's own timeouts.
     """
-    from harness.env import open_environment
-    from harness.env.profile import load_profile
-
     profile_path = params.get("relay_profile")
     if profile_path is not None and kind != "compose":
         raise ConfigError(f"--relay-profile {profile_path}: applies to --env compose (with "

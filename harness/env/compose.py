@@ -454,8 +454,7 @@ def _write_private(path: Path, text: str) -> None:
 
 
 def _port_taken(detail: str) -> bool:
-    return any(words in detail for words in ("already allocated", "address already in use",
-                                             "port is already", "in use"))
+    return "already allocated" in detail or "in use" in detail
 
 
 def _last_line(text: str) -> str:

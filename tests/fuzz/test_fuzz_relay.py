@@ -30,6 +30,7 @@ from urllib.parse import quote_from_bytes
 
 import pytest
 import socketio
+from _raw_http import raw_http
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 from pymongo import AsyncMongoClient
@@ -350,21 +351,7 @@ _bodies = st.one_of(st.just(b""), st.binary(max_size=64),
 
 
 async def _http(live: Live, request: bytes) -> tuple[int, dict[str, str], bytes]:
-    host, _, port = live.env.relay_url.removeprefix("http://").rpartition(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
-    try:
-        writer.write(request)
-        await writer.drain()
-        raw = await asyncio.wait_for(reader.read(), HTTP_TIMEOUT)
-    finally:
-        writer.close()
-    head, _, body = raw.partition(b"\r\n\r\n")
-    status_line, *lines = head.decode("latin-1").split("\r\n")
-    headers = {}
-    for line in lines:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return int(status_line.split()[1]), headers, body
+    return await raw_http(live.env.relay_url, request, HTTP_TIMEOUT)
 
 
 @given(method=_methods, path=_paths, headers=_headers, body=_bodies)

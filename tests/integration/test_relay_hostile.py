@@ -18,13 +18,12 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
-import click
 import pytest
+from _harness_cli import parse_relay_settings
 from _raw_clients import Clients
-from click.testing import CliRunner
+from _raw_http import raw_http
 from pymongo.asynchronous.database import AsyncDatabase
 
-from harness.cli_options import relay_settings_from, relay_tuning_options
 from harness.env import LocalEnvironment
 from harness.errors import ConfigError
 from harness.settings import RelaySettings
@@ -57,21 +56,8 @@ def _no_traceback(env: LocalEnvironment, mark: int) -> None:
 
 async def _raw_http(env: LocalEnvironment, request: bytes) -> tuple[int, dict[str, str], Any]:
     """Send ``request`` as is (any bytes); the status, the headers and the JSON body."""
-    host, _, port = env.relay_url.removeprefix("http://").rpartition(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
-    try:
-        writer.write(request)
-        await writer.drain()
-        raw = await asyncio.wait_for(reader.read(), 10)
-    finally:
-        writer.close()
-    head, _, body = raw.partition(b"\r\n\r\n")
-    status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    headers = {}
-    for line in header_lines:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return int(status_line.split()[1]), headers, json.loads(body) if body else None
+    status, headers, body = await raw_http(env.relay_url, request)
+    return status, headers, json.loads(body) if body else None
 
 
 def _get(path: str, *headers: bytes) -> bytes:
@@ -343,32 +329,18 @@ async def test_cors_origin_list_replaces_the_loopback_default(
         assert status == (204 if allowed else 403), origin
 
 
-def _parse(args: list[str], env: dict[str, str] | None = None) -> RelaySettings:
-    seen: dict[str, Any] = {}
-
-    @click.command()
-    @relay_tuning_options
-    def command(**params: Any) -> None:
-        seen["settings"] = relay_settings_from(params)
-
-    result = CliRunner().invoke(command, args, env=env, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    settings: RelaySettings = seen["settings"]
-    return settings
-
-
 def test_cors_origin_option_variable_and_to_env_round_trip() -> None:
-    assert _parse([]).cors_origins == ()
-    assert _parse(["--cors-origin", "*"]).cors_origins == ("*",)
-    assert _parse(["--cors-origin", IDE_ORIGIN, "--cors-origin", "http://localhost:*"]
+    assert parse_relay_settings([]).cors_origins == ()
+    assert parse_relay_settings(["--cors-origin", "*"]).cors_origins == ("*",)
+    assert parse_relay_settings(["--cors-origin", IDE_ORIGIN, "--cors-origin", "http://localhost:*"]
                   ).cors_origins == (IDE_ORIGIN, "http://localhost:*")
-    assert _parse([], env={"GADGET_CORS_ORIGIN": f"{IDE_ORIGIN} http://x:8080"}
+    assert parse_relay_settings([], env={"GADGET_CORS_ORIGIN": f"{IDE_ORIGIN} http://x:8080"}
                   ).cors_origins == (IDE_ORIGIN, "http://x:8080")
     settings = RelaySettings(cors_origins=(IDE_ORIGIN, "http://[::1]:*"))
     env = settings.to_env()
     assert env["GADGET_CORS_ORIGIN"] == f"{IDE_ORIGIN} http://[::1]:*"
-    assert _parse([], env=env).cors_origins == settings.cors_origins
-    assert _parse([], env=RelaySettings().to_env()).cors_origins == ()
+    assert parse_relay_settings([], env=env).cors_origins == settings.cors_origins
+    assert parse_relay_settings([], env=RelaySettings().to_env()).cors_origins == ()
 
 
 @pytest.mark.parametrize("origins", [("https://ide.example.com/",), ("ide.example.com",),

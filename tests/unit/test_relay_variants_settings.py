@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 import pytest
+from _harness_cli import parse_relay_settings
 from click.testing import CliRunner
 
 from harness.cli_options import relay_settings_from, relay_tuning_options
@@ -48,27 +49,13 @@ def test_variant_tells_whether_one_is_on() -> None:
     assert not RelaySettings().variant("z-timestamps")
 
 
-def _parse(args: list[str], env: dict[str, str] | None = None) -> RelaySettings:
-    seen: dict[str, Any] = {}
-
-    @click.command()
-    @relay_tuning_options
-    def command(**params: Any) -> None:
-        seen["settings"] = relay_settings_from(params)
-
-    result = CliRunner().invoke(command, args, env=env, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    settings: RelaySettings = seen["settings"]
-    return settings
-
-
 def test_the_option_is_repeatable_and_reads_gadget_variants() -> None:
-    assert _parse([]).variants == frozenset()
-    assert _parse(["--variant", "z-timestamps", "--variant", "recovered-null"]).variants == {
-        "z-timestamps", "recovered-null"}
-    from_env = _parse([], env={"GADGET_VARIANTS": "string-dates extra-fields"})
+    assert parse_relay_settings([]).variants == frozenset()
+    both = parse_relay_settings(["--variant", "z-timestamps", "--variant", "recovered-null"])
+    assert both.variants == {"z-timestamps", "recovered-null"}
+    from_env = parse_relay_settings([], env={"GADGET_VARIANTS": "string-dates extra-fields"})
     assert from_env.variants == {"string-dates", "extra-fields"}
-    assert _parse(["--variant", "recovered-null"],
+    assert parse_relay_settings(["--variant", "recovered-null"],
                   env={"GADGET_VARIANTS": "string-dates"}).variants == {"recovered-null"}
 
 
@@ -87,8 +74,8 @@ def test_to_env_round_trips_through_the_option() -> None:
     settings = RelaySettings(variants=frozenset({"underscore-ids", "other-messages"}))
     env = settings.to_env()
     assert env["GADGET_VARIANTS"] == "other-messages underscore-ids"
-    assert _parse([], env=env).variants == settings.variants
-    assert _parse([], env=RelaySettings().to_env()).variants == frozenset()
+    assert parse_relay_settings([], env=env).variants == settings.variants
+    assert parse_relay_settings([], env=RelaySettings().to_env()).variants == frozenset()
 
 
 def test_the_pytest_plugin_mirrors_harness_regress(pytester: pytest.Pytester) -> None:
