@@ -15,9 +15,10 @@ from harness.scenario.invariants import (
     check_leaks,
     check_secrets,
 )
+from harness.scenario.kinds import STEP_KINDS
 from harness.scenario.loader import find_scenario_files, load_file, load_paths
 from harness.scenario.matchers import MatchResult, Mismatch, match
-from harness.scenario.model import INVARIANTS, STEP_KINDS, ActorSpec, Scenario, Source, Step
+from harness.scenario.model import INVARIANTS, ActorSpec, Scenario, Source, Step
 from harness.scenario.results import Failure, ScenarioResult, StepResult
 from harness.scenario.runner import run_scenario
 from harness.scenario.schema import scenario_schema

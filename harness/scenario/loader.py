@@ -12,9 +12,10 @@ from typing import Any
 
 from harness.errors import ScenarioError, SpecError
 from harness.scenario import matchers
-from harness.scenario.model import GROUP_KINDS, ActorSpec, Scenario, Source, Step
+from harness.scenario.kinds import GROUP_KINDS, REGISTRY
+from harness.scenario.kinds.base import ANY, Canonical, StepKind
+from harness.scenario.model import ActorSpec, Scenario, Source, Step
 from harness.scenario.schema import format_error, step_kind, validate_document
-from harness.scenario.setdb import REGISTRATION_STATUSES, WORK_ORDER_STATUSES
 from harness.scenario.templating import captures_of, check_reference, references
 from harness.yamlsrc import Document, KeyPath, read_documents
 from seed.world import WorldSpec
@@ -23,24 +24,6 @@ SUFFIX = ".scenario.yaml"
 MAX_STEPS = 10_000
 """The most steps a scenario may have, those inside groups included (the pack's biggest
 has 49); a file's size, nesting and aliases are bounded in ``harness.yamlsrc``."""
-
-# Which actor types each step kind's actor fields accept.
-_SOCKET = ("ide", "drone")
-_ACTOR_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "emit": ("actor", _SOCKET), "expect": ("actor", _SOCKET),
-    "expect_nothing": ("actor", _SOCKET), "restart": ("actor", ("drone",)),
-    "set_behaviour": ("actor", ("drone",)), "stream": ("actor", ("drone",)),
-    "http": ("actor", ("http",)),
-}
-# Argument paths (within a step's arguments) that hold matchers.
-_MATCHER_FIELDS: dict[str, tuple[KeyPath, ...]] = {
-    "connect": (("refused",),), "reconnect": (("refused",),), "restart": (("ack",),),
-    "emit": (("ack",),), "expect": (("payload",),), "expect_nothing": (("payload",),),
-    "http": (("expect", "status"), ("expect", "body")),
-    "check_db": (("status",), ("locked_by",), ("document",)),
-    "check_sessions": (("size",),),
-}
-
 
 def find_scenario_files(paths: Iterable[Path | str]) -> list[Path]:
     """``*.scenario.yaml`` files under ``paths`` (files as given, directories searched).
@@ -204,18 +187,24 @@ class _Builder:
             yield self._step(raw, (*path, i), label)
 
     def _step(self, raw: dict[str, Any], path: KeyPath, label: str) -> Step:
-        kind = step_kind(raw)
-        args = raw[kind]
-        args_path: KeyPath = (*path, kind)
+        name = step_kind(raw)
+        kind = REGISTRY[name]
+        written = raw[name]
+        args_path: KeyPath = (*path, name)
         children: tuple[Step, ...] = ()
-        if kind in GROUP_KINDS:
-            children = tuple(self._steps(args, args_path, label + "."))
+        args: Any = None
+        if kind.group is not None:
+            children = tuple(self._steps(written, args_path, label + "."))
         else:
-            self._check_step(kind, args, args_path)
+            canonical = kind.canonical(written)
+            self._check_step(kind, canonical, args_path)
+            self._check_refs(written, args_path)
+            self.captured |= captures_of(written)
+            args = kind.parse(canonical.value)
         prefix_len = len(args_path)
         lines = {".".join(str(p) for p in key[prefix_len:]): self.doc.lines[key]
                  for key in self._lines_below(args_path)}
-        return Step(kind=kind, label=label, source=self.source(path), args=args,
+        return Step(kind=name, label=label, source=self.source(path), args=args,
                     name=raw.get("name"), children=children, lines=lines)
 
     def _lines_below(self, path: KeyPath) -> Iterator[KeyPath]:
@@ -237,62 +226,34 @@ class _Builder:
                 yield key
             pending += reversed(self._below.get(key, []))
 
-    def _check_step(self, kind: str, args: Any, path: KeyPath) -> None:
-        self._check_actors(kind, args, path)
-        if kind == "check_db" or (kind == "wait_until" and "db" in args):
-            db = args if kind == "check_db" else args["db"]
-            if "work_order" in db and "locked_by" in db:
-                self.error((*path, "locked_by"), "a work order has no lock; locked_by is for "
-                           "registrations")
-        if kind == "set_db":
-            self._check_set_db(args, path)
-        for field in _MATCHER_FIELDS.get(kind, ()):
-            self._check_matcher(_get(args, field), (*path, *field))
-        if kind == "expect":
-            for i, event in enumerate(args.get("events", [])):
-                self._check_matcher(event.get("payload"), (*path, "events", i, "payload"))
-        if kind == "wait_until":
-            self._check_matcher(_get(args, ("db",)), (*path, "db"))
-            self._check_matcher(_get(args, ("sessions", "size")), (*path, "sessions", "size"))
-        self._check_refs(args, path)
-        self.captured |= captures_of(args)
+    def _check_step(self, kind: StepKind, canonical: Canonical, path: KeyPath) -> None:
+        """The kind's actor fields, matchers and own checks, on the canonical form; each
+        problem reported where it was written."""
+        value = canonical.value
 
-    def _check_set_db(self, args: dict[str, Any], path: KeyPath) -> None:
-        kind = "registration" if "registration" in args else "work_order"
-        if kind == "work_order" and "locked_by" in args:
-            self.error((*path, "locked_by"), "a work order has no lock; locked_by is for "
-                       "registrations")
-        allowed = REGISTRATION_STATUSES if kind == "registration" else WORK_ORDER_STATUSES
-        status = args.get("status")
-        if isinstance(status, str) and "${" not in status and status not in allowed:
-            self.error((*path, "status"), f"{status!r} is not a {kind.replace('_', ' ')} "
-                       "status", ", ".join(allowed))
+        def at(sub: KeyPath) -> KeyPath:
+            return (*path, *canonical.written(sub))
 
-    def _check_actors(self, kind: str, args: Any, path: KeyPath) -> None:
-        names: list[tuple[str, KeyPath]] = []
-        allowed: tuple[str, ...] = _SOCKET
-        if kind in ("connect", "reconnect", "disconnect", "crash"):
-            target = args.get("actor") if isinstance(args, dict) else args
-            at = (*path, "actor") if isinstance(args, dict) else path
-            names = _name_list(target, at)
-        elif kind == "wait_until" and "idle" in args:
-            names, allowed = _name_list(args["idle"], (*path, "idle")), ("drone",)
-        elif kind in _ACTOR_FIELDS and (kind != "restart" or isinstance(args, dict)):
-            field, allowed = _ACTOR_FIELDS[kind]
-            if field in args:
-                names = _name_list(args[field], (*path, field))
-        elif kind == "restart":
-            names, allowed = [(args, path)], ("drone",)
-        for name, at in names:
-            where = at[:-1] if at and isinstance(at[-1], int) else at
-            actor = self.actors.get(name)
-            if actor is None:
-                self.error(where, f"no actor named {name!r}", ", ".join(self.actors), at)
-            elif actor.type not in allowed:
-                fits = [n for n, a in self.actors.items() if a.type in allowed]
-                self.error(where, f"actor {name!r} is {_article(actor.type)}, this step needs "
-                           f"{' or '.join(_article(t) for t in allowed)}",
-                           ", ".join(fits) or "none declared", at)
+        for field, roles in kind.actors.items():
+            names = _name_list(value.get(field) if isinstance(value, dict) else None, (field,))
+            for name, sub in names:
+                self._check_actor(name, roles, at(sub))
+        if kind.check is not None and isinstance(value, dict):
+            kind.check(value, lambda sub, message: self.error(at(sub), message))
+        for pattern in kind.matchers:
+            for sub, matcher in _expand(value, pattern):
+                self._check_matcher(matcher, at(sub))
+
+    def _check_actor(self, name: str, allowed: tuple[str, ...], at: KeyPath) -> None:
+        where = at[:-1] if at and isinstance(at[-1], int) else at
+        actor = self.actors.get(name)
+        if actor is None:
+            self.error(where, f"no actor named {name!r}", ", ".join(self.actors), at)
+        elif actor.type not in allowed:
+            fits = [n for n, a in self.actors.items() if a.type in allowed]
+            self.error(where, f"actor {name!r} is {_article(actor.type)}, this step needs "
+                       f"{' or '.join(_article(t) for t in allowed)}",
+                       ", ".join(fits) or "none declared", at)
 
     def _check_matcher(self, value: Any, path: KeyPath) -> None:
         if value is None:
@@ -315,12 +276,20 @@ class _Builder:
                     self.error(path, str(exc))
 
 
-def _get(args: Any, field: KeyPath) -> Any:
-    for key in field:
-        if not isinstance(args, dict) or key not in args:
-            return None
-        args = args[key]
-    return args
+def _expand(value: Any, pattern: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
+    """The (path, value) pairs ``pattern`` names in ``value``; ``ANY`` stands for every
+    item of a list. Absent fields are left out."""
+    if not pattern:
+        yield (), value
+        return
+    head, rest = pattern[0], pattern[1:]
+    if head == ANY and isinstance(value, list):
+        for i, item in enumerate(value):
+            for sub, found in _expand(item, rest):
+                yield (i, *sub), found
+    elif isinstance(value, dict) and head in value:
+        for sub, found in _expand(value[head], rest):
+            yield (head, *sub), found
 
 
 def _name_list(value: Any, path: KeyPath) -> list[tuple[str, KeyPath]]:

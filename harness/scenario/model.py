@@ -1,7 +1,8 @@
 """A parsed scenario: frozen dataclasses, built by the loader after schema validation.
 
-Step arguments stay as plain data (templates unresolved, matchers unparsed) so the runner
-resolves them against the seeded world and the captures of earlier steps at run time.
+A step's argument is its kind's frozen argument class (``harness.scenario.kinds``), built
+from the canonical form; templates inside stay unresolved and matchers unparsed, so the
+handler resolves them against the seeded world and the captures of earlier steps.
 """
 
 from __future__ import annotations
@@ -14,16 +15,6 @@ from typing import Any, Literal
 from seed.world import WorldSpec
 
 ActorType = Literal["ide", "drone", "http"]
-
-STEP_KINDS: tuple[str, ...] = (
-    "connect", "reconnect", "disconnect", "crash", "restart", "emit", "expect",
-    "expect_nothing", "http", "parallel", "sequence", "either", "wait_until", "check_db",
-    "check_sessions", "set_db", "set_behaviour", "stream", "restart_relay",
-)
-"""Every step kind, in the order the format reference lists them."""
-
-GROUP_KINDS: tuple[str, ...] = ("parallel", "sequence", "either")
-"""Step kinds whose argument is a list of steps."""
 
 INVARIANTS: tuple[str, ...] = (
     "delivery", "isolation", "after-disconnect", "acks", "leaks", "secrets",
@@ -47,8 +38,10 @@ class ActorSpec:
     """One actor, bound by name to a seeded user (IDE, HTTP) or registration (drone).
 
     ``user`` and ``drone`` are indexes: ``drone`` is global in the world unless ``user``
-    is given, then it counts that user's drones. ``token``/``registration`` override
-    the seeded values (templates allowed), for authentication scenarios.
+    is given, then it counts that user's drones. ``chat_session`` (IDEs) is the index,
+    among its user's chat sessions, of the one it works on (``${ide.chat_session.id}``).
+    ``token``/``registration`` override the seeded values (templates allowed), for
+    authentication scenarios.
     """
 
     name: str
@@ -60,11 +53,14 @@ class ActorSpec:
     token: str | None = None
     registration: str | None = None
     behaviour: Mapping[str, Any] = field(default_factory=dict)
+    chat_session: int | None = None
 
 
 @dataclass(frozen=True)
 class Step:
-    """One step. ``label`` is its position (``"3"``, ``"4.2"`` inside a group)."""
+    """One step. ``label`` is its position (``"3"``, ``"4.2"`` inside a group); ``args`` its
+    kind's typed argument (a group's children are in ``children``); ``used_at`` where a
+    step group that holds it was used (``use``), innermost first."""
 
     kind: str
     label: str
@@ -73,6 +69,7 @@ class Step:
     name: str | None = None
     children: tuple[Step, ...] = ()
     lines: Mapping[str, int] = field(default_factory=dict)  # arg path -> line
+    used_at: tuple[Source, ...] = ()
 
     @property
     def title(self) -> str:

@@ -8,7 +8,6 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -16,7 +15,6 @@ from pymongo import AsyncMongoClient
 from harness.env.base import Environment
 from harness.errors import EnvError, ExpectationFailed, HarnessError, ScenarioTimeout
 from harness.protocol import SESSION_MAPS
-from harness.scenario import checks, setdb, steps
 from harness.scenario.actors import build_cast
 from harness.scenario.context import Run
 from harness.scenario.introspection import fetch_sessions
@@ -27,6 +25,9 @@ from harness.scenario.invariants import (
     check_leaks,
     check_secrets,
 )
+from harness.scenario.kinds import REGISTRY
+from harness.scenario.kinds.groups import run_in_order
+from harness.scenario.kinds.wait_until import POLL_INTERVAL
 from harness.scenario.model import Scenario, Step
 from harness.scenario.results import (
     Failure,
@@ -47,18 +48,6 @@ LEAK_WAIT = 3.0  # seconds the relay gets to forget clients that left
 # after this grace (for relays that clean their indexes a little later) is a leak.
 LEAK_GRACE = 0.5
 
-Handler = Callable[[Run, Step], Awaitable[None]]
-HANDLERS: dict[str, Handler] = {
-    "connect": steps.connect, "reconnect": steps.connect, "disconnect": steps.disconnect,
-    "crash": steps.crash, "restart": steps.restart, "emit": steps.emit,
-    "expect": steps.expect, "expect_nothing": steps.expect_nothing,
-    "set_behaviour": steps.set_behaviour, "stream": steps.stream, "http": checks.http,
-    "check_db": checks.check_db, "check_sessions": checks.check_sessions,
-    "wait_until": checks.wait_until, "restart_relay": checks.restart_relay,
-    "set_db": setdb.set_db,
-}
-
-
 async def execute(run: Run, step: Step) -> StepResult:
     """Run one step and return its result; never raises except on cancellation."""
     result = StepResult(step, status="passed", started=run.elapsed())
@@ -66,14 +55,12 @@ async def execute(run: Run, step: Step) -> StepResult:
                        line=step.source.line, label=step.label)
     began = time.monotonic()
     try:
-        if step.kind == "parallel":
-            await _parallel(run, step, result)
-        elif step.kind == "either":
-            await _either(run, step, result)
-        elif step.kind == "sequence":
-            await _sequence(run, step.children, result.children, result)
+        step_kind = REGISTRY[step.kind]
+        if step_kind.group is not None:
+            await step_kind.group(run, step, result, execute)
         else:
-            await HANDLERS[step.kind](run, step)
+            assert step_kind.handler is not None
+            await step_kind.handler(run, step)
     except StepSkipped as exc:
         result.status, result.note = "skipped", str(exc)
     except StepFailed as exc:
@@ -90,92 +77,6 @@ async def execute(run: Run, step: Step) -> StepResult:
         result.failure = dataclasses.replace(result.failure, step=step.title,
                                              source=step.source, at=run.elapsed())
     return result
-
-
-async def _sequence(run: Run, children: tuple[Step, ...], into: list[StepResult],
-                    parent: StepResult | None) -> None:
-    for index, child in enumerate(children):
-        outcome = await execute(run, child)
-        into.append(outcome)
-        if not outcome.ok:
-            into += [StepResult(rest) for rest in children[index + 1:]]
-            if parent is not None:
-                parent.status, parent.failure = outcome.status, outcome.failure
-            return
-
-
-def _branches(run: Run, step: Step) -> tuple[list[Run], list[asyncio.Future[StepResult]]]:
-    """Start each child of a group on a fork of ``run``.
-
-    Each branch reads the history from where the group began, with cursors of its own: a
-    branch that matches late events must not move another past events it has yet to match
-    (an ack may arrive before or after a stream; contract 11.4).
-    """
-    branches = [run.fork() for _ in step.children]
-    return branches, [asyncio.ensure_future(execute(branch, child))
-                      for branch, child in zip(branches, step.children, strict=True)]
-
-
-async def _cancel(tasks: list[asyncio.Future[StepResult]]) -> None:
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def _parallel(run: Run, step: Step, result: StepResult) -> None:
-    branches, tasks = _branches(run, step)
-    try:
-        pending = set(tasks)
-        while pending:
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            if any(not task.result().ok for task in done):
-                break
-    finally:
-        await _cancel(tasks)
-        run.join(branches)
-    for child, task in zip(step.children, tasks, strict=True):
-        if task.cancelled():
-            result.children.append(StepResult(child, status="cancelled",
-                                              note="a parallel step failed"))
-        else:
-            result.children.append(task.result())
-    failed = next((c for c in result.children if not c.ok), None)
-    if failed is not None:
-        result.status, result.failure = failed.status, failed.failure
-
-
-async def _either(run: Run, step: Step, result: StepResult) -> None:
-    """Alternatives (contract section 11): each branch on a fork of the run; the first to
-    pass wins (its cursors are kept) and the others are cancelled; all failing fails."""
-    branches, tasks = _branches(run, step)
-    winner: int | None = None
-    try:
-        pending = set(tasks)
-        while pending and winner is None:
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            passed = [tasks.index(task) for task in done if task.result().ok]
-            winner = min(passed) if passed else None
-    finally:
-        await _cancel(tasks)
-    for index, (child, task) in enumerate(zip(step.children, tasks, strict=True)):
-        if task.cancelled() or (winner is not None and index != winner and
-                                not task.result().ok):
-            result.children.append(StepResult(child, status="cancelled",
-                                              note="another alternative passed"))
-        else:
-            result.children.append(task.result())
-    if winner is not None:
-        run.join([branches[winner]])
-        return
-    failures = [c.failure for c in result.children if c.failure is not None]
-    first = failures[0]
-    others = tuple(f"alternative {c.step.label} ({c.step.kind}): {c.failure.message}"
-                   for c in result.children[1:] if c.failure is not None)
-    result.status = "failed"
-    result.failure = dataclasses.replace(
-        first, message=f"no alternative held: {first.message}"
-                       + (f" (and {len(others)} more, below)" if others else ""),
-        details=(*others, *first.details))
 
 
 async def run_scenario(scenario: Scenario, env: Environment, *,
@@ -251,7 +152,7 @@ async def _steps(run: Run, result: ScenarioResult) -> None:
     timeout = run.scenario.timeout
     try:
         async with asyncio.timeout(timeout):
-            await _sequence(run, run.scenario.steps, result.steps, None)
+            await run_in_order(run, run.scenario.steps, result.steps, None, execute)
     except TimeoutError:
         done = {id(r.step) for r in result.steps}
         left = [s for s in run.scenario.steps if id(s) not in done]
@@ -347,7 +248,7 @@ async def _leaks(run: Run, result: ScenarioResult) -> list[Violation]:
         if not any(key in sockets for name in snapshot.names
                    for key in snapshot.keys(name) or ()):
             deadline = min(deadline, loop.time() + LEAK_GRACE)
-        await asyncio.sleep(checks.POLL_INTERVAL)
+        await asyncio.sleep(POLL_INTERVAL)
 
 
 async def _secrets(run: Run, result: ScenarioResult) -> list[Violation]:

@@ -1,4 +1,5 @@
-"""Validation of scenario documents against the published JSON Schema (``schema.json``).
+"""Validation of scenario documents against the published JSON Schema (``schema.json``,
+generated from ``schema_base.json`` and the step kinds of ``harness.scenario.kinds``).
 
 jsonschema's messages are translated into ``file:line: where: what is wrong; allowed: ...``
 where ``where`` names the step (``step 3 (emit)``), the actor or the field.
@@ -15,7 +16,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from harness.scenario.model import GROUP_KINDS, STEP_KINDS
+from harness.scenario.kinds import GROUP_KINDS, STEP_KINDS, build_schema
 from harness.yamlsrc import Document, KeyPath
 
 SCHEMA_RESOURCE = "schema.json"
@@ -23,7 +24,12 @@ SCHEMA_RESOURCE = "schema.json"
 
 @cache
 def scenario_schema() -> dict[str, Any]:
-    """The published JSON Schema of one scenario document."""
+    """The JSON Schema of one scenario document (what ``schema.json`` publishes)."""
+    return build_schema()
+
+
+def published_schema() -> dict[str, Any]:
+    """The ``schema.json`` shipped for editors (a test checks it equals the built one)."""
     text = resources.files("harness.scenario").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema

@@ -36,9 +36,9 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from harness.errors import ScenarioError
+from harness.scenario.kinds import STEP_KINDS
 from harness.scenario.loader import load_file
 from harness.scenario.matchers import OPERATORS
-from harness.scenario.model import STEP_KINDS
 
 NAME = "x.scenario.yaml"
 PACK = {path.relative_to(REPO).as_posix(): path.read_text(encoding="utf-8")

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from harness.scenario import matchers
-from harness.scenario.steps import _attempt, _OrderedScan
+from harness.scenario.kinds.expect import OrderedScan as _OrderedScan
+from harness.scenario.kinds.expect import attempt as _attempt
 from harness.sim.history import Direction, Message, MessageHistory
 
 EVENTS = ("thinking", "response", "toolCall")
@@ -60,7 +61,7 @@ def test_each_message_is_matched_at_most_once(monkeypatch: pytest.MonkeyPatch) -
         calls += 1
         return real(expected, actual)
 
-    monkeypatch.setattr("harness.scenario.steps.match", counting)
+    monkeypatch.setattr("harness.scenario.kinds.expect.match", counting)
     scan = _OrderedScan("ide", 0, [("thinking", {"seq": 999})])
     for seq in range(1000):
         history.record("ide", "ide", "received", "thinking", {"seq": seq})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.scenario.checks import _statuses
+from harness.scenario.kinds.http import statuses as _statuses
 
 
 def test_a_single_status_and_alternatives_read_as_words() -> None:

@@ -10,8 +10,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from harness.errors import ScenarioError
+from harness.scenario.kinds import STEP_KINDS
 from harness.scenario.loader import find_scenario_files, load_file, load_paths
-from harness.scenario.model import STEP_KINDS
 from harness.scenario.schema import scenario_schema
 from seed.world import WorldSpec
 
