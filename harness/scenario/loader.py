@@ -7,6 +7,7 @@ Nothing runs until every file loads. Every problem is reported (not just the fir
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from harness.scenario.kinds import GROUP_KINDS, REGISTRY
 from harness.scenario.kinds.base import ANY, Canonical, StepKind
 from harness.scenario.model import ActorSpec, Scenario, Source, Step
 from harness.scenario.schema import format_error, step_kind, validate_document
+from harness.scenario.stepgroups import StepGroup, find_group, read_group
 from harness.scenario.templating import captures_of, check_reference, references
 from harness.yamlsrc import Document, KeyPath, read_documents
 from seed.world import WorldSpec
@@ -109,19 +111,39 @@ def _one_line(problem: str) -> str:
     return " ".join(lines) if len(lines) > 1 else problem
 
 
+@dataclass
+class _Expansion:
+    """What the steps of a scenario and of the step groups it uses share while loading."""
+
+    groups: dict[Path, StepGroup] = field(default_factory=dict)
+    steps: int = 0  # steps built so far, groups' included
+
+
 class _Builder:
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, parent: _Builder | None = None,
+                 used_at: tuple[Source, ...] = (), stack: tuple[Path, ...] = ()) -> None:
         self.doc = doc
         self.data: dict[str, Any] = doc.data
-        self.errors: list[str] = []
-        self.spec = WorldSpec()
-        self.actors: dict[str, ActorSpec] = {}
-        self.captured: set[str] = set()
+        self.used_at, self.stack = used_at, stack
         self._below: dict[KeyPath, list[KeyPath]] | None = None
+        if parent is None:
+            self.errors: list[str] = []
+            self.spec = WorldSpec()
+            self.actors: dict[str, ActorSpec] = {}
+            self.captured: set[str] = set()
+            self.variables: dict[str, Any] = {}
+            self.expansion = _Expansion()
+        else:  # a step group's steps, in the scope of the scenario that uses it
+            self.errors, self.spec, self.actors = parent.errors, parent.spec, parent.actors
+            self.captured, self.variables = parent.captured, parent.variables
+            self.expansion = parent.expansion
 
     def error(self, path: KeyPath, message: str, allowed: str | None = None,
               line_at: KeyPath | None = None) -> None:
-        self.errors.append(format_error(self.doc, path, message, allowed, line_at))
+        text = format_error(self.doc, path, message, allowed, line_at)
+        if self.used_at:
+            text += f" (in the step group used at {self.used_at[0]})"
+        self.errors.append(text)
 
     def source(self, path: KeyPath) -> Source:
         return Source(self.doc.file, self.doc.line_of(path))
@@ -132,8 +154,11 @@ class _Builder:
             self.spec = WorldSpec(**data.get("world", {}))
         except SpecError as exc:
             self.error(("world",), str(exc))
+        self.variables.update(data.get("vars", {}))
         for name, raw in data["actors"].items():
             self.actors[name] = self._actor(name, raw)
+        for name, value in self.variables.items():
+            self._check_refs(value, ("vars", name))
         steps = tuple(self._steps(data["steps"], ("steps",), ""))
         return Scenario(
             name=data["name"], source=self.source(()), world=self.spec,
@@ -142,6 +167,7 @@ class _Builder:
             expect_violations=tuple(data.get("expect_violations", ())),
             reference_only=data.get("reference_only"),
             timeout=float(data.get("timeout", 60.0)), settle=float(data.get("settle", 2.0)),
+            variables=dict(self.variables),
         )
 
     def _actor(self, name: str, raw: dict[str, Any]) -> ActorSpec:
@@ -193,7 +219,11 @@ class _Builder:
         args_path: KeyPath = (*path, name)
         children: tuple[Step, ...] = ()
         args: Any = None
-        if kind.group is not None:
+        self.expansion.steps += 1
+        if kind.include:
+            args = kind.parse({"group": written})
+            children = self._use(written, raw.get("with", {}), path, label)
+        elif kind.group is not None:
             children = tuple(self._steps(written, args_path, label + "."))
         else:
             canonical = kind.canonical(written)
@@ -205,7 +235,78 @@ class _Builder:
         lines = {".".join(str(p) for p in key[prefix_len:]): self.doc.lines[key]
                  for key in self._lines_below(args_path)}
         return Step(kind=name, label=label, source=self.source(path), args=args,
-                    name=raw.get("name"), children=children, lines=lines)
+                    name=raw.get("name"), children=children, lines=lines,
+                    used_at=self.used_at)
+
+    def _use(self, group_name: str, given: dict[str, Any], path: KeyPath,
+             label: str) -> tuple[Step, ...]:
+        """The steps of step group ``group_name`` with the parameters ``given``."""
+        try:
+            file = find_group(group_name, self.doc.file).resolve()
+            if file in self.stack:
+                chain = " -> ".join(p.name for p in (*self.stack, file))
+                raise ScenarioError(f"step group {group_name!r} uses itself ({chain})")
+        except ScenarioError as exc:
+            self.error((*path, "use"), str(exc))
+            return ()
+        here = (self.source(path), *self.used_at)
+        note = f" (in the step group used at {here[0]})"
+        group = self.expansion.groups.get(file)
+        if group is None:
+            try:
+                group = read_group(group_name, file)
+            except ScenarioError as exc:
+                self.errors += [line + note for line in str(exc).splitlines()]
+                return ()
+            problems = validate_document(group.doc, group="file")
+            if problems:
+                self.errors += [line + note for line in problems]
+                return ()
+            self.expansion.groups[file] = group
+        args = self._group_args(group, given, path)
+        if args is None:
+            return ()
+        instance = group.instantiate(args)
+        problems = validate_document(instance, group="instance")
+        if problems:
+            self.errors += [line + note for line in problems]
+            return ()
+        steps = instance.data["steps"]
+        if self.expansion.steps + len(list(_step_paths(steps, ("steps",)))) > MAX_STEPS:
+            self.error((*path, "use"), f"too many steps: a scenario may have at most "
+                       f"{MAX_STEPS}, step groups and groups included")
+            return ()
+        sub = _Builder(instance, self, here, (*self.stack, file))
+        return tuple(sub._steps(steps, ("steps",), label + "."))
+
+    def _group_args(self, group: StepGroup, given: dict[str, Any],
+                    path: KeyPath) -> dict[str, Any] | None:
+        """The arguments of a use of ``group``: declared, complete, actors of the role."""
+        params = group.params
+        ok = True
+        for name in given:
+            if name not in params:
+                self.error((*path, "with", name), f"step group {group.name!r} has no "
+                           f"parameter {name!r}", ", ".join(params) or "none")
+                ok = False
+        for param in params.values():
+            if param.name not in given:
+                if param.required:
+                    self.error((*path, "with"), f"step group {group.name!r} needs parameter "
+                               f"{param.name!r}")
+                    ok = False
+                continue
+            if param.actor is not None:
+                value = given[param.name]
+                at = (*path, "with", param.name)
+                if not isinstance(value, str):
+                    self.error(at, f"parameter {param.name!r} is an actor name")
+                    ok = False
+                else:
+                    self._check_actor(value, (param.actor,), at)
+        if not ok:
+            return None
+        return {p.name: given.get(p.name, p.default) for p in params.values()}
 
     def _lines_below(self, path: KeyPath) -> Iterator[KeyPath]:
         """The paths with a line strictly below ``path``, without scanning every line of
@@ -234,8 +335,8 @@ class _Builder:
         def at(sub: KeyPath) -> KeyPath:
             return (*path, *canonical.written(sub))
 
-        for field, roles in kind.actors.items():
-            names = _name_list(value.get(field) if isinstance(value, dict) else None, (field,))
+        for key, roles in kind.actors.items():
+            names = _name_list(value.get(key) if isinstance(value, dict) else None, (key,))
             for name, sub in names:
                 self._check_actor(name, roles, at(sub))
         if kind.check is not None and isinstance(value, dict):

@@ -101,6 +101,7 @@ class Scenario:
     reference_only: str | None = None  # why only the reference relay must pass it
     timeout: float = 60.0
     settle: float = 2.0
+    variables: Mapping[str, Any] = field(default_factory=dict)  # ${vars.<name>}
 
     @property
     def id(self) -> str:

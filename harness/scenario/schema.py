@@ -100,9 +100,45 @@ def format_error(doc: Document, path: KeyPath, message: str, allowed: str | None
     return f"{doc.file}:{doc.line_of(line_at or path)}: {text}"
 
 
-def validate_document(doc: Document) -> list[str]:
-    """Every schema error of ``doc``, translated and sorted by line; empty when valid."""
-    errors = list(_validator().iter_errors(doc.data))
+@cache
+def _group_validator(instance: bool) -> Draft202012Validator:
+    return Draft202012Validator(group_schema(instance))
+
+
+@cache
+def group_schema(instance: bool = False) -> dict[str, Any]:
+    """The JSON Schema of a step group file (``<name>.steps.yaml``). Its steps are checked
+    once its parameters are substituted (``instance``), as they are at each use."""
+    base = scenario_schema()
+    steps = {"$ref": "#/$defs/steps"} if instance else \
+        {"type": "array", "minItems": 1, "items": {"type": "object"}}
+    return {
+        "$schema": base["$schema"], "title": "Gadget Harness step group",
+        "description": "Steps a scenario uses with `use: <name>`, given parameters with "
+                       "`with:`. Reference: docs/scenarios.md.",
+        "type": "object", "required": ["steps"], "additionalProperties": False,
+        "properties": {
+            "description": {"type": "string"},
+            "params": {
+                "type": "object", "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+                "additionalProperties": {
+                    "type": "object", "additionalProperties": False,
+                    "properties": {"actor": {"enum": ["ide", "drone", "http"]},
+                                   "default": {}, "description": {"type": "string"}},
+                },
+            },
+            "steps": steps,
+        },
+        "$defs": base["$defs"],
+    }
+
+
+def validate_document(doc: Document, group: str | None = None) -> list[str]:
+    """Every schema error of ``doc`` (a scenario; a step group file with ``group="file"``,
+    or one with its parameters substituted with ``group="instance"``), translated and
+    sorted by line; empty when valid."""
+    validator = _validator() if group is None else _group_validator(group == "instance")
+    errors = list(validator.iter_errors(doc.data))
     unknown_at = {tuple(e.absolute_path) for e in errors if e.validator == "additionalProperties"}
     results: list[tuple[int, str]] = []
     seen: set[str] = set()
@@ -170,6 +206,9 @@ def _translate(error: ValidationError) -> list[_Problem]:
             listed = ", ".join(STEP_KINDS) + " (and name)" if is_step else ", ".join(allowed)
             out.append((path, (*path, key), f"{what} {key!r}", listed))
         return out
+    if kind == "dependentRequired" and isinstance(instance, dict):
+        return [(path, (*path, name), f"{name!r} needs {_names(repr(n) for n in needs)}", None)
+                for name, needs in value.items() if name in instance]
     if kind == "required" and isinstance(instance, dict):
         missing = [name for name in value if name not in instance]
         return [(path, None, f"missing field {_names(repr(m) for m in missing)}", None)]

@@ -283,7 +283,7 @@ def test_load_paths_reports_every_bad_file(tmp_path: Path) -> None:
 def test_the_published_schema_is_valid_and_accepts_the_repository_scenarios() -> None:
     schema = scenario_schema()
     Draft202012Validator.check_schema(schema)
-    assert set(schema["$defs"]["step"]["properties"]) == {*STEP_KINDS, "name"}
+    assert set(schema["$defs"]["step"]["properties"]) == {*STEP_KINDS, "name", "with"}
     files = find_scenario_files([REPO_SCENARIOS])
     assert len(files) >= 3
     assert load_paths(files)

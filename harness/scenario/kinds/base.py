@@ -120,6 +120,7 @@ class StepKind:
     check: Check | None = None
     group: GroupHandler | None = None
     order: int = 100  # place in the format reference (ties: by name)
+    include: bool = False  # the loader builds the children from a step group file
 
     def canonical(self, raw: Any) -> Canonical:
         """The argument as written, in its canonical form."""

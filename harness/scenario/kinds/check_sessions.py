@@ -64,7 +64,8 @@ async def check_sessions(run: Run, step: Step) -> None:
 
 KINDS = (
     StepKind(
-        name="check_sessions", order=15, summary="The relay's session maps, checked once.",
+        name="check_sessions", order=15,
+        summary="The relay's session maps, checked once.",
         schema={"$ref": "#/$defs/sessions"},
         reference="`map: sessions|dronesByRegistration|codeSessionsByUser|"
                   "codeSessionsByChatSession`, `has: [keys]`, `lacks: [keys]`, `size` "

@@ -51,7 +51,8 @@ async def stream(run: Run, step: Step) -> None:
 
 KINDS = (
     StepKind(
-        name="set_behaviour", order=17, summary="Change a drone's behaviour from here on.",
+        name="set_behaviour", order=17,
+        summary="Change a drone's behaviour from here on.",
         schema={
             "type": "object",
             "properties": {"actor": ACTOR_NAME, "behaviour": {"$ref": "#/$defs/behaviour"}},
@@ -61,7 +62,8 @@ KINDS = (
         reference="`actor` (a drone), `behaviour`: fields merged into its current behaviour",
         args=SetBehaviourArgs, handler=set_behaviour, actors={"actor": DRONE}),
     StepKind(
-        name="stream", order=18, summary="Make a drone stream a script explicitly.",
+        name="stream", order=18,
+        summary="Make a drone stream a script explicitly.",
         schema={
             "type": "object",
             "properties": {

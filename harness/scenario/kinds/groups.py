@@ -112,17 +112,20 @@ def _schema(description: str, least: int) -> dict[str, Any]:
 
 KINDS = (
     StepKind(
-        name="parallel", order=10, summary="Run these steps at the same time; all must pass.",
+        name="parallel", order=10,
+        summary="Run these steps at the same time; all must pass.",
         schema=_schema("Run these steps at the same time; all must pass.", 1),
         reference="a list of steps run at the same time; the first failure cancels the rest",
         group=parallel),
     StepKind(
-        name="sequence", order=11, summary="Run these steps one after another.",
+        name="sequence", order=11,
+        summary="Run these steps one after another.",
         schema=_schema("Run these steps one after another (a branch of parallel).", 1),
         reference="a list of steps run in order (a branch of `parallel` or `either`)",
         group=sequence),
     StepKind(
-        name="either", order=12, summary="Alternatives, for points where relays may differ.",
+        name="either", order=12,
+        summary="Alternatives, for points where relays may differ.",
         schema=_schema("Alternatives, for points where relays may differ (contract section "
                        "11): run at the same time, each on its own view of the history; "
                        "passes as soon as one passes, fails when all fail.", 2),

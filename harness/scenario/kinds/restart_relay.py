@@ -43,7 +43,8 @@ def _canonical(raw: Any) -> Canonical:
 
 KINDS = (
     StepKind(
-        name="restart_relay", order=19, summary="Restart the relay (environments that support it).",
+        name="restart_relay", order=19,
+        summary="Restart the relay (environments that support it).",
         schema={"type": ["object", "null"], "properties": {"timeout": DURATION},
                 "additionalProperties": False,
                 "description": "Restart the relay (environments that support it)."},

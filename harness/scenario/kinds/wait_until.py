@@ -94,7 +94,8 @@ def _check(args: Mapping[str, Any], error: ErrorSink) -> None:
 
 KINDS = (
     StepKind(
-        name="wait_until", order=13, summary="Wait until a condition holds (never a fixed sleep).",
+        name="wait_until", order=13,
+        summary="Wait until a condition holds (never a fixed sleep).",
         schema={
             "type": "object",
             "properties": {"db": {"$ref": "#/$defs/db"}, "idle": ACTORS,
