@@ -1,14 +1,35 @@
-"""``${...}`` references in scenario values: the seeded world, captures, live actors.
+"""``${...}`` references in scenario values: the seeded world, actors, variables, captures.
 
     ${users[0].id}  ${users[1].token}  ${drones[2].id}  ${chat_sessions[0].id}
     ${users[1].drones[0].id}  ${users[0].chat_sessions[1].id}  ${run_id}
     ${capture.workOrderId}  ${actors.d0.sid}  ${actors.ide.user_id}
-    ${relay.drone_ack_timeout}  ${relay.termination_ack_timeout}
+    ${relay.drone_ack_timeout}  ${relay.termination_ack_timeout}  ${vars.prompt}
+
+An actor's name is a root too, and reads what that actor is bound to:
+
+    drone   ${d0.id}  ${d0.token}  ${d0.hostname}  ${d0.user.email}  ${d0.user.drones[1].id}
+            ${d0.sid}  ${d0.user_id}  ${d0.registration_id}
+    ide     ${ide.user.id}  ${ide.user.chat_sessions[1].id}  ${ide.chat_session.id}
+            ${ide.token}  ${ide.sid}  ${ide.user_id}
+    http    ${api.user.id}  ${api.token}
+
+``user`` is the seeded user the actor connects as (a drone's owner) and takes everything
+``users[i]`` does, per-user lists included; ``chat_session`` is the chat session an IDE
+works on (``chat_session:`` in its declaration, an index among its user's, default 0).
+``id``, ``hostname``, ``user`` and ``chat_session`` are the seeded values; ``token`` is the
+actor's ``token:`` override if it has one, else the seeded one; ``sid``, ``user_id`` and
+``registration_id`` are read from the live actor, as ``${actors.<name>.<field>}`` still is
+(a drone with a ``registration:`` override uses ``registration_id``, not its seeded ``id``).
+An actor may not be named after a root (``RESERVED_NAMES``).
+
+``vars:`` at the top of a scenario names values, ``${vars.<name>}`` reads one. A variable
+may hold references (rendered where it is used); variables that refer to each other in a
+loop are an error.
 
 A string that is exactly one reference takes the referenced value's type; otherwise each
 reference is replaced by its text. ``$${`` writes a literal ``${``. References are checked
-at load time against the world spec (index ranges, field names) and the captures of
-earlier steps, and resolved at run time.
+at load time against the world spec (index ranges, field names), the actors and variables
+declared, and the captures of earlier steps, and resolved at run time.
 
 A step's ``timeout`` (and ``for``) is a number of seconds or a sum such as
 ``${relay.drone_ack_timeout} + 10``: the relay under test's own timeout plus a margin, so
@@ -24,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import ScenarioError
+from harness.scenario.model import ActorSpec
 from harness.settings import RelayTimeouts
 from seed.world import (
     SeededChatSession,
@@ -36,8 +58,9 @@ from seed.world import (
 )
 
 _REF = re.compile(r"(?<!\$)\$\{([^}]*)\}")
-_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
-_ROOT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Hyphens too: the schema allows them in actor names (``${actors.my-drone.sid}``).
+_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
+_ROOT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 _COLLECTIONS: dict[str, type[Any]] = {
     "users": SeededUser, "providers": SeededProvider, "projects": SeededProject,
@@ -45,12 +68,38 @@ _COLLECTIONS: dict[str, type[Any]] = {
 }
 _PER_USER = ("drones", "chat_sessions", "projects", "providers")
 ACTOR_FIELDS = ("name", "sid", "user_id", "registration_id", "token")
-ROOTS = (*_COLLECTIONS, "run_id", "capture", "actors", "relay")
+# The unknown-name message lists these only: tests/unit/test_scenario_loader.py pins it.
+_HINTED_ROOTS = (*_COLLECTIONS, "run_id", "capture", "actors", "relay")
+ROOTS = (*_HINTED_ROOTS, "vars")
+RESERVED_NAMES: tuple[str, ...] = ROOTS
+"""Names an actor may not take: ``${<name>...}`` would read the root instead."""
 RELAY_FIELDS = RelayTimeouts.names()
 _TERM = r"(?:\d+(?:\.\d+)?|\$\{[^}]*\})"
 _DURATION = re.compile(rf"\s*{_TERM}(?:\s*\+\s*{_TERM})*\s*")
 
+# What ``${<actor>.<field>}`` reads, by actor type: seeded values (from the world and the
+# actor's declaration, known before anything connects), then live ones (``ActorRef``).
+_SEEDED_FIELDS: dict[str, tuple[str, ...]] = {
+    "drone": ("id", "token", "hostname", "user"),
+    "ide": ("user", "chat_session", "token"),
+    "http": ("user", "token"),
+}
+_LIVE_FIELDS: dict[str, tuple[str, ...]] = {
+    "drone": ("sid", "user_id", "registration_id"),
+    "ide": ("sid", "user_id"),
+    "http": (),
+}
+ACTOR_REF_FIELDS: dict[str, tuple[str, ...]] = {
+    kind: (*_SEEDED_FIELDS[kind], *_LIVE_FIELDS[kind]) for kind in _SEEDED_FIELDS
+}
+"""The fields ``${<actor>.<field>}`` reads, by actor type."""
+
 Part = str | int
+Actors = Mapping[str, ActorSpec] | set[str]
+
+
+class _Nested(ValueError):
+    """A problem inside a variable or token override; the outermost reference names it."""
 
 
 def parse_reference(expr: str) -> tuple[str, tuple[Part, ...]]:
@@ -58,7 +107,8 @@ def parse_reference(expr: str) -> tuple[str, tuple[Part, ...]]:
     expr = expr.strip()
     root = _ROOT.match(expr)
     if root is None:
-        raise ValueError(f"${{{expr}}}: a reference starts with one of {', '.join(ROOTS)}")
+        raise ValueError(f"${{{expr}}}: a reference starts with one of {', '.join(ROOTS)} "
+                         "or an actor's name")
     parts: list[Part] = []
     pos = root.end()
     while pos < len(expr):
@@ -89,8 +139,48 @@ def _walk_strings(value: Any, visit: Callable[[str], None]) -> None:
             _walk_strings(item, visit)
 
 
-def check_reference(expr: str, spec: WorldSpec, captures: set[str], actors: set[str]) -> None:
-    """Raise ``ValueError`` saying what is wrong with ``${expr}`` for this world and scope."""
+def check_actor_name(name: str) -> None:
+    """Raise ``ValueError`` when ``name`` cannot name an actor: it is a reference root."""
+    if name in RESERVED_NAMES:
+        raise ValueError(f"actor name {name!r} is reserved: ${{{name}...}} reads the "
+                         f"world, not an actor; pick another (reserved: "
+                         f"{', '.join(RESERVED_NAMES)})")
+
+
+def check_reference(expr: str, spec: WorldSpec, captures: set[str], actors: Actors,
+                    variables: Mapping[str, Any] | None = None) -> None:
+    """Raise ``ValueError`` saying what is wrong with ``${expr}`` for this world and scope.
+
+    ``actors`` maps names to their ``ActorSpec``; a plain set of names (older callers)
+    checks an actor-relative reference only for the name. ``variables`` are the scenario's
+    ``vars:``; those a reference reads are checked too, with the same captures.
+    """
+    _check_top(expr, spec, captures, actors, variables or {})
+
+
+def check_variable(name: str, variables: Mapping[str, Any], spec: WorldSpec,
+                   actors: Actors) -> None:
+    """Raise ``ValueError`` when variable ``name`` cannot be declared as written: a name
+    that ``${vars.<name>}`` cannot spell, a wrong reference in its value, or a loop of
+    variables. Captures are not checked here (that depends on where it is used)."""
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name) is None:
+        raise ValueError(f"vars: {name!r} cannot be written as ${{vars.{name}}}; use "
+                         "letters, digits, _ and -, not starting with a digit")
+    _check_top(f"vars.{name}", spec, None, actors, variables)
+
+
+def _check_top(expr: str, spec: WorldSpec, captures: set[str] | None, actors: Actors,
+               variables: Mapping[str, Any]) -> None:
+    try:
+        _check(expr, spec, captures, actors, variables, ())
+    except _Nested as exc:
+        raise ValueError(f"${{{expr.strip()}}}: {exc}") from None
+
+
+def _check(expr: str, spec: WorldSpec, captures: set[str] | None, actors: Actors,
+           variables: Mapping[str, Any], chain: tuple[str, ...]) -> None:
+    """``check_reference``; ``captures`` None accepts any, ``chain`` is what is being
+    expanded (``vars.a``, ``ide.token``), to find loops."""
     root, parts = parse_reference(expr)
     if root == "run_id":
         if parts:
@@ -99,7 +189,7 @@ def check_reference(expr: str, spec: WorldSpec, captures: set[str], actors: set[
     if root == "capture":
         if not parts or not isinstance(parts[0], str):
             raise ValueError(f"${{{expr}}}: write capture.<name>")
-        if parts[0] not in captures:
+        if captures is not None and parts[0] not in captures:
             known = ", ".join(sorted(captures)) or "none yet"
             raise ValueError(f"${{{expr}}}: no earlier step captures {parts[0]!r} "
                              f"(captured so far: {known})")
@@ -117,9 +207,156 @@ def check_reference(expr: str, spec: WorldSpec, captures: set[str], actors: set[
     if root == "relay":
         _check_relay(expr, parts)
         return
-    if root not in _COLLECTIONS:
-        raise ValueError(f"${{{expr}}}: unknown name {root!r}; use one of {', '.join(ROOTS)}")
-    _check_collection(expr, root, parts, spec, per_user=False)
+    if root == "vars":
+        name = _var_name(expr, parts, variables)
+        _check_nested(f"vars.{name}", variables[name], chain, spec, captures, actors,
+                      variables)
+        return
+    if root in _COLLECTIONS:
+        _check_collection(expr, root, parts, spec, per_user=False)
+        return
+    if root not in actors:
+        raise ValueError(f"${{{expr}}}: unknown name {root!r}; use one of "
+                         f"{', '.join(_HINTED_ROOTS)}")
+    if not isinstance(actors, Mapping):
+        if not parts or not isinstance(parts[0], str):
+            raise ValueError(f"${{{expr}}}: write {root}.<field>")
+        return
+    actor = actors[root]
+    field = _actor_field(expr, actor, parts)
+    if field == "token" and actor.token is not None:
+        _check_nested(f"{root}.token", actor.token, chain, spec, captures, actors, variables)
+    elif field not in _LIVE_FIELDS[actor.type]:
+        _check_spec_indexes(expr, actor, field, spec)
+        world_root, world_parts = _seeded_path(actor, field, parts[1:], None)
+        _check_collection(expr, world_root, world_parts, spec, per_user=False)
+
+
+def _check_nested(key: str, value: Any, chain: tuple[str, ...], spec: WorldSpec,
+                  captures: set[str] | None, actors: Actors,
+                  variables: Mapping[str, Any]) -> None:
+    """Check the references inside a variable or token override named ``key``."""
+    if key in chain:
+        raise _Nested(_loop(chain, key))
+    for expr in references(value):
+        try:
+            _check(expr, spec, captures, actors, variables, (*chain, key))
+        except _Nested:
+            raise
+        except ValueError as exc:
+            raise _Nested(f"in {key}: {exc}") from None
+
+
+def _loop(chain: tuple[str, ...], key: str) -> str:
+    cycle = (*chain[chain.index(key):], key)
+    if len(cycle) == 2:
+        return f"{key} refers to itself"
+    return f"{' -> '.join(cycle)} refer to each other in a loop"
+
+
+def _var_name(expr: str, parts: tuple[Part, ...], variables: Mapping[str, Any]) -> str:
+    if not parts or not isinstance(parts[0], str):
+        raise ValueError(f"${{{expr}}}: write vars.<name>")
+    if parts[0] not in variables:
+        declared = ", ".join(sorted(variables)) or "none (declare them under vars:)"
+        raise ValueError(f"${{{expr}}}: no variable {parts[0]!r}; declared: {declared}")
+    return parts[0]
+
+
+def _actor_field(expr: str, actor: ActorSpec, parts: tuple[Part, ...]) -> str:
+    """The field ``${<actor>.<field>...}`` reads; raises ``ValueError`` with a hint."""
+    name, kind = actor.name, actor.type
+    fields = ACTOR_REF_FIELDS[kind]
+    article = "an" if kind in ("ide", "http") else "a"
+    if not parts or not isinstance(parts[0], str):
+        raise ValueError(f"${{{expr}}}: write {name}.<field>; {article} {kind} actor has "
+                         f"fields {', '.join(fields)}")
+    field = parts[0]
+    if field not in fields:
+        if field == "id" and kind != "drone":
+            also = f" or ${{{name}.chat_session.id}}" if kind == "ide" else ""
+            hint = f"write ${{{name}.user.id}}{also}"
+        elif field in (*_user_fields(), *_PER_USER):
+            hint = f"write ${{{name}.user.{expr.strip()[len(name) + 1:]}}}"
+        else:
+            hint = f"it has fields {', '.join(fields)}"
+        raise ValueError(f"${{{expr}}}: {article} {kind} actor has no {field}; {hint}")
+    if field not in ("user", "chat_session") and len(parts) > 1:
+        raise ValueError(f"${{{expr}}}: {name}.{field} has no fields")
+    if field in ("user", "chat_session") and len(parts) == 1:
+        raise ValueError(f"${{{expr}}}: write {name}.{field}.<field>")
+    return field
+
+
+def _user_fields() -> list[str]:
+    return [f.name for f in dataclasses.fields(SeededUser)]
+
+
+def _chat_session_index(actor: ActorSpec) -> int:
+    # ``chat_session`` is a newer ActorSpec field; read it so older specs work too.
+    index = getattr(actor, "chat_session", None)
+    return 0 if index is None else int(index)
+
+
+def _check_spec_indexes(expr: str, actor: ActorSpec, field: str, spec: WorldSpec) -> None:
+    """The indexes in the actor's declaration that ``field`` depends on are in range."""
+    name = actor.name
+    if actor.type == "drone" and actor.user is None:
+        index = actor.drone or 0
+        if index >= spec.drones:
+            raise ValueError(f"${{{expr}}}: actor {name} is drone {index}, out of range; the "
+                             f"world has {spec.drones} drones ({_range(spec.drones)})")
+        return
+    user = 0 if actor.type == "ide" and actor.user is None else actor.user
+    if user is None:
+        raise ValueError(f"${{{expr}}}: actor {name} has no user; declare it as "
+                         f"{{http: {{user: <index>}}}} to read its user or token")
+    if user >= spec.users:
+        raise ValueError(f"${{{expr}}}: actor {name} is user {user}, out of range; the "
+                         f"world has {spec.users} users ({_range(spec.users)})")
+    if actor.type == "drone":
+        index = actor.drone or 0
+        if index >= spec.drones_per_user:
+            raise ValueError(f"${{{expr}}}: actor {name} is drone {index} of user {user}, "
+                             f"out of range; each user has {spec.drones_per_user} drones "
+                             f"({_range(spec.drones_per_user)})")
+    if field == "chat_session":
+        index = _chat_session_index(actor)
+        count = _count(spec, "chat_sessions", per_user=True)
+        if index >= count:
+            raise ValueError(f"${{{expr}}}: actor {name} works on chat session {index} of "
+                             f"its user, out of range; each user has {count} chat_sessions "
+                             f"({_range(count)})")
+
+
+def _range(size: int) -> str:
+    return "none" if size == 0 else "index 0" if size == 1 else f"indexes 0 to {size - 1}"
+
+
+def _seeded_path(actor: ActorSpec, field: str, rest: tuple[Part, ...],
+                 world: World | None) -> tuple[str, tuple[Part, ...]]:
+    """The world reference a seeded actor field stands for: ``d0.user.email`` is
+    ``users[<its owner>].email``. Without a world (load time) a global drone's owner is
+    taken as user 0: every user has the same counts, so the check is the same."""
+    if actor.type == "drone" and field != "user":
+        if actor.user is None:
+            return "drones", (actor.drone or 0, field)
+        return "users", (actor.user, "drones", actor.drone or 0, field)
+    user = _user_index(actor, world)
+    if field == "chat_session":
+        return "users", (user, "chat_sessions", _chat_session_index(actor), *rest)
+    if field == "token":
+        return "users", (user, "token")
+    return "users", (user, *rest)
+
+
+def _user_index(actor: ActorSpec, world: World | None) -> int:
+    if actor.type == "drone" and actor.user is None:
+        if world is None:
+            return 0
+        owner = world.drones[actor.drone or 0].user_id
+        return next(i for i, user in enumerate(world.users) if user.id == owner)
+    return actor.user or 0  # an http actor without a user failed _check_spec_indexes
 
 
 def _check_relay(expr: str, parts: tuple[Part, ...]) -> None:
@@ -187,23 +424,35 @@ class ActorRef:
 
 @dataclass
 class TemplateContext:
-    """The values references resolve against during a run."""
+    """The values references resolve against during a run.
+
+    ``actors`` reads live actors (``sid``, ``user_id``, ``registration_id``);
+    ``actor_specs`` are the declared actors, for ``${<actor>.<field>}``; ``variables`` are
+    the scenario's ``vars:``.
+    """
 
     world: World
     captures: dict[str, Any] = dataclasses.field(default_factory=dict)
     actors: Callable[[str], ActorRef] | None = None
     relay: RelayTimeouts = dataclasses.field(default_factory=RelayTimeouts)
+    actor_specs: Mapping[str, ActorSpec] = dataclasses.field(default_factory=dict)
+    variables: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    _expanding: list[str] = dataclasses.field(default_factory=list, init=False, repr=False)
 
     def lookup(self, expr: str) -> Any:
         """The value of ``${expr}``; raises ``ScenarioError`` when it cannot be resolved."""
         try:
             root, parts = parse_reference(expr)
-            return self._lookup(root, parts)
+            return self._lookup(expr.strip(), root, parts)
+        except _Nested as exc:
+            if self._expanding:
+                raise  # the outermost reference names it
+            raise ScenarioError(f"${{{expr.strip()}}}: {exc}") from exc
         except (ValueError, LookupError, AttributeError) as exc:
             message = str(exc) if isinstance(exc, ValueError) else f"${{{expr}}}: not found"
             raise ScenarioError(message) from exc
 
-    def _lookup(self, root: str, parts: tuple[Part, ...]) -> Any:
+    def _lookup(self, expr: str, root: str, parts: tuple[Part, ...]) -> Any:
         if root == "run_id":
             return self.world.run_id
         if root == "capture":
@@ -213,12 +462,32 @@ class TemplateContext:
                                  "(the capturing step did not match)")
             return _walk(self.captures[name], parts[1:])
         if root == "actors":
-            if self.actors is None:
-                raise ValueError("actors are not available here")
-            return getattr(self.actors(str(parts[0])), str(parts[1]))
+            return getattr(self._live(str(parts[0])), str(parts[1]))
         if root == "relay":
             _check_relay(f"relay.{parts[0]}" if parts else "relay", parts)
             return getattr(self.relay, str(parts[0]))
+        if root == "vars":
+            name = _var_name(expr, parts, self.variables)
+            return _walk(self._expand(f"vars.{name}", self.variables[name]), parts[1:])
+        if root in _COLLECTIONS:
+            return self._world_value(root, parts)
+        actor = self.actor_specs.get(root)
+        if actor is None:
+            raise ValueError(f"${{{expr}}}: no actor {root!r} here")
+        field = _actor_field(expr, actor, parts)
+        if field in _LIVE_FIELDS[actor.type]:
+            return getattr(self._live(root), field)
+        if field == "token" and actor.token is not None:
+            return self._expand(f"{root}.token", actor.token)
+        _check_spec_indexes(expr, actor, field, self.world.spec)
+        return self._world_value(*_seeded_path(actor, field, parts[1:], self.world))
+
+    def _live(self, name: str) -> ActorRef:
+        if self.actors is None:
+            raise ValueError("actors are not available here")
+        return self.actors(name)
+
+    def _world_value(self, root: str, parts: tuple[Part, ...]) -> Any:
         items: tuple[Any, ...] = getattr(self.world, root)
         value = items[int(parts[0])]
         rest = parts[1:]
@@ -226,6 +495,18 @@ class TemplateContext:
             owned: tuple[Any, ...] = getattr(self.world, f"{rest[0]}_of")(value.id)
             return _walk(owned, rest[1:])
         return _walk(value, rest)
+
+    def _expand(self, key: str, value: Any) -> Any:
+        """``value`` (a variable, a token override) rendered, or a loop reported."""
+        if key in self._expanding:
+            raise _Nested(_loop(tuple(self._expanding), key))
+        self._expanding.append(key)
+        try:
+            return self.render(value)
+        except ScenarioError as exc:
+            raise _Nested(f"in {key}: {exc}") from exc
+        finally:
+            self._expanding.pop()
 
     def seconds(self, value: Any, default: float) -> float:
         """A step's duration (``timeout``, ``for``): ``default`` when None, else a number
@@ -295,4 +576,3 @@ def captures_of(matcher: Any) -> set[str]:
 
     visit(matcher)
     return found
-
