@@ -17,8 +17,14 @@ from harness.scenario.kinds import GROUP_KINDS, REGISTRY
 from harness.scenario.kinds.base import ANY, Canonical, StepKind
 from harness.scenario.model import ActorSpec, Scenario, Source, Step
 from harness.scenario.schema import format_error, step_kind, validate_document
-from harness.scenario.stepgroups import StepGroup, find_group, read_group
-from harness.scenario.templating import captures_of, check_reference, references
+from harness.scenario.stepgroups import StepGroup, find_group, read_group, substitute
+from harness.scenario.templating import (
+    captures_of,
+    check_actor_name,
+    check_reference,
+    check_variable,
+    references,
+)
 from harness.yamlsrc import Document, KeyPath, read_documents
 from seed.world import WorldSpec
 
@@ -156,9 +162,16 @@ class _Builder:
             self.error(("world",), str(exc))
         self.variables.update(data.get("vars", {}))
         for name, raw in data["actors"].items():
+            try:
+                check_actor_name(name)
+            except ValueError as exc:
+                self.error(("actors", name), str(exc))
             self.actors[name] = self._actor(name, raw)
-        for name, value in self.variables.items():
-            self._check_refs(value, ("vars", name))
+        for name in self.variables:
+            try:
+                check_variable(name, self.variables, self.spec, self.actors)
+            except ValueError as exc:
+                self.error(("vars", name), str(exc))
         steps = tuple(self._steps(data["steps"], ("steps",), ""))
         return Scenario(
             name=data["name"], source=self.source(()), world=self.spec,
@@ -186,7 +199,13 @@ class _Builder:
                            f"{spec.users} user(s) (indexes from 0)")
             token = body.get("token")
             self._check_refs(token, (*path, kind, "token"))
-            return ActorSpec(type=kind, user=user, token=token, **common)  # type: ignore[arg-type]
+            chat = body.get("chat_session")
+            chats = spec.projects_per_user * spec.chat_sessions_per_project
+            if chat is not None and chat >= chats:
+                self.error((*path, kind, "chat_session"), f"chat session {chat} out of range; "
+                           f"each user has {chats} chat session(s) (indexes from 0)")
+            return ActorSpec(type=kind, user=user, token=token,  # type: ignore[arg-type]
+                             chat_session=chat, **common)
         body = raw["drone"]
         if isinstance(body, int):
             index, user, token, registration = body, None, None, None
@@ -306,7 +325,9 @@ class _Builder:
                     self._check_actor(value, (param.actor,), at)
         if not ok:
             return None
-        return {p.name: given.get(p.name, p.default) for p in params.values()}
+        # a default may read the parameters given: chat: {default: "${ide.chat_session.id}"}
+        return {p.name: given[p.name] if p.name in given else substitute(p.default, given)
+                for p in params.values()}
 
     def _lines_below(self, path: KeyPath) -> Iterator[KeyPath]:
         """The paths with a line strictly below ``path``, without scanning every line of
@@ -372,7 +393,8 @@ class _Builder:
         elif isinstance(value, str):
             for expr in references(value):
                 try:
-                    check_reference(expr, self.spec, self.captured, set(self.actors))
+                    check_reference(expr, self.spec, self.captured, self.actors,
+                                    self.variables)
                 except ValueError as exc:
                     self.error(path, str(exc))
 

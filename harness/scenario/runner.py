@@ -103,7 +103,9 @@ async def run_scenario(scenario: Scenario, env: Environment, *,
     try:
         world = await build_world(db, scenario.world)
         result.run_id = world.run_id
-        templates = TemplateContext(world, relay=env.relay_timeouts)
+        templates = TemplateContext(world, relay=env.relay_timeouts,
+                                    actor_specs={a.name: a for a in scenario.actors},
+                                    variables=scenario.variables)
         cast = build_cast(scenario.actors, world, env.relay_url, history, templates.render)
         templates.actors = cast.ref
         run = Run(scenario, env, db, world, history, cast, templates)
