@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from harness.protocol import STREAM_EVENTS, Event
+from harness.protocol import STREAM_EVENTS, TERMINATE_PATH, Event
 from harness.report.latency import match_deliveries
 from harness.report.trace import ActorInfo, Trace, actor_infos
 from harness.scenario.results import ScenarioResult
@@ -35,7 +35,6 @@ COLLAPSE_AT = 12  # a run of more stream rows than this is collapsed into groups
 MAX_ROWS = 400  # rows kept around the failure in a very long diagram
 _FORWARDED_REQUESTS = (Event.REQUEST_SESSION_LOCK, Event.RELEASE_SESSION_LOCK,
                        Event.SUBMIT_PROMPT)
-_TERMINATE = re.compile(r"^POST .*/drone/registration/([0-9a-fA-F]{24})/terminate$")
 _OBJECT_ID = re.compile(r"\b([0-9a-fA-F]{4})[0-9a-fA-F]{16}([0-9a-fA-F]{4})\b")
 
 RowKind = Literal["step", "arrow", "lost", "missing", "marker", "group", "elided", "failure"]
@@ -171,7 +170,8 @@ def _lost_sends(messages: Sequence[Message],
                 and isinstance(message.payload, dict):
             target = by_registration.get(str(message.payload.get("registrationId")))
         elif message.kind == "http":
-            found = _TERMINATE.match(message.event)
+            found = TERMINATE_PATH.search(message.event) \
+                if message.event.startswith("POST ") else None
             if found:
                 target, expected = by_registration.get(found.group(1)), Event.REQUEST_TERMINATION
         if target is None:

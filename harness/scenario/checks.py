@@ -4,8 +4,6 @@ session maps, waits for a condition, and relay restarts."""
 from __future__ import annotations
 
 import asyncio
-import datetime
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,6 +11,7 @@ from bson import ObjectId
 from pymongo.errors import PyMongoError
 
 from harness.errors import DatabaseError, ScenarioTimeout
+from harness.protocol import TERMINATE_PATH as _TERMINATE
 from harness.protocol import Collection, Event, is_object_id
 from harness.scenario import hints
 from harness.scenario.context import DEFAULT_TIMEOUT, Run
@@ -21,10 +20,10 @@ from harness.scenario.matchers import MatchResult, Mismatch, match
 from harness.scenario.model import Step
 from harness.scenario.results import StepFailed, StepSkipped, fail
 from harness.scenario.steps import names_of
+from harness.text import plain as _plain
 
 POLL_INTERVAL = 0.05
 HTTP_TIMEOUT = 15.0
-_TERMINATE = re.compile(r"/drone/registration/([0-9a-fA-F]{24})/terminate\b")
 
 
 async def http(run: Run, step: Step) -> None:
@@ -77,18 +76,6 @@ def _terminate_note(run: Run, path: str, body: Any, since: int) -> str:
         return hints.gone_note(run, registration, error)
     return hints.connected_note(run, registration, error) + \
         hints.never_reached(run, registration, Event.REQUEST_TERMINATION, since)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, ObjectId):
-        return str(value)
-    if isinstance(value, datetime.datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 async def _db_state(run: Run, spec: dict[str, Any]) -> tuple[str, Any, Any, MatchResult]:

@@ -23,6 +23,7 @@ from typing import Any
 
 from harness.protocol import FORWARDED_DRONE_EVENTS, IDE_EVENTS, Event
 from harness.sim.history import Message
+from harness.text import short
 
 ACKED_EVENTS = (*IDE_EVENTS, Event.REQUEST_CRASH_RECOVERY)
 
@@ -254,11 +255,11 @@ def _delivery(messages: Sequence[Message], conns: list[_Conn],
         if source is None and keyed:
             field = _altered(keyed[0].message.payload, m.payload)
             out.append(Violation("delivery", f"{who} received {keyed[0].label} with its "
-                                 f"field {field} changed or missing: {_short(m.payload)}",
+                                 f"field {field} changed or missing: {short(m.payload)}",
                                  m.actor, (keyed[0].message.seq, m.seq), "altered"))
             continue
         if source is None:
-            out.append(Violation("delivery", f"{who} received {m.event} {_short(m.payload)} "
+            out.append(Violation("delivery", f"{who} received {m.event} {short(m.payload)} "
                                  "that no drone sent", m.actor, (m.seq,), "phantom"))
             continue
         if source.negative:
@@ -359,10 +360,6 @@ def _crash_tail(send: _Send, have: set[int], sends: list[_Send]) -> bool:
         return False
     return not any(s.conn is conn and s.index > send.index and s.index in have for s in sends)
 
-
-def _short(value: Any, limit: int = 80) -> str:
-    text = json.dumps(value, sort_keys=True, default=str)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def check_leaks(snapshot: Mapping[str, Any], ours: Mapping[str, str]) -> list[Violation]:
