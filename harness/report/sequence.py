@@ -24,10 +24,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from harness.outcome.results import ScenarioResult
 from harness.protocol import STREAM_EVENTS, TERMINATE_PATH, Event
 from harness.report.latency import match_deliveries
 from harness.report.trace import ActorInfo, Trace, actor_infos
-from harness.scenario.results import ScenarioResult
 from harness.sim.history import Message
 
 RELAY = "relay"

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from harness.scenario.matchers import Mismatch, is_matcher
+from harness.outcome.findings import Mismatch
+from harness.scenario.matchers import is_matcher
 from harness.text import short
 
 Kind = Literal["ok", "refused"]

@@ -11,14 +11,15 @@ from bson import ObjectId
 from pymongo.errors import PyMongoError
 
 from harness.errors import DatabaseError, ScenarioTimeout
+from harness.outcome.findings import Mismatch
+from harness.outcome.results import StepFailed, StepSkipped, fail
 from harness.protocol import TERMINATE_PATH as _TERMINATE
 from harness.protocol import Collection, Event, is_object_id
 from harness.scenario import hints
 from harness.scenario.context import DEFAULT_TIMEOUT, Run
 from harness.scenario.introspection import fetch_sessions
-from harness.scenario.matchers import MatchResult, Mismatch, match
+from harness.scenario.matchers import MatchResult, match
 from harness.scenario.model import Step
-from harness.scenario.results import StepFailed, StepSkipped, fail
 from harness.scenario.steps import names_of
 from harness.text import plain as _plain
 

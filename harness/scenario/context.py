@@ -12,10 +12,10 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from harness.env.base import Environment
+from harness.outcome.results import fail
 from harness.scenario.actors import Cast
 from harness.scenario.matchers import MatchResult
 from harness.scenario.model import Scenario
-from harness.scenario.results import fail
 from harness.scenario.templating import TemplateContext
 from harness.sim import HttpActor, Message, MessageHistory, SimClient, SimDrone
 from seed.world import World

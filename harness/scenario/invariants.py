@@ -21,25 +21,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.outcome.findings import Violation
 from harness.protocol import FORWARDED_DRONE_EVENTS, IDE_EVENTS, Event
 from harness.sim.history import Message
 from harness.text import short
 
 ACKED_EVENTS = (*IDE_EVENTS, Event.REQUEST_CRASH_RECOVERY)
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One broken invariant; ``message`` names the problem, ``seqs`` the messages involved."""
-
-    invariant: str
-    message: str
-    actor: str | None = None
-    seqs: tuple[int, ...] = ()
-    code: str = ""  # finer kind: missing, duplicate, order, phantom, registration, scope, ...
-
-    def __str__(self) -> str:
-        return f"[{self.invariant}] {self.message}"
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.outcome.findings import Mismatch
 from harness.protocol import is_object_id
 from harness.text import short
 
@@ -38,21 +39,6 @@ _RFC3339 = re.compile(
     r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt ]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)"
     r"(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)")
 TYPES = ("string", "integer", "number", "boolean", "null", "object", "array", "objectid")
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    """One difference: where (``seq``, ``items[2].name``), what was wanted, what was there."""
-
-    path: str
-    expected: str
-    actual: Any
-    missing: bool = False
-
-    def __str__(self) -> str:
-        where = self.path or "value"
-        got = "nothing (missing)" if self.missing else short(self.actual)
-        return f"at {where}: expected {self.expected}, got {got}"
 
 
 @dataclass(frozen=True)

@@ -15,20 +15,8 @@ from pymongo import AsyncMongoClient
 
 from harness.env.base import Environment
 from harness.errors import EnvError, ExpectationFailed, HarnessError, ScenarioTimeout
-from harness.protocol import SESSION_MAPS
-from harness.scenario import checks, setdb, steps
-from harness.scenario.actors import build_cast
-from harness.scenario.context import Run
-from harness.scenario.introspection import fetch_sessions
-from harness.scenario.invariants import (
-    CheckContext,
-    Violation,
-    check_history,
-    check_leaks,
-    check_secrets,
-)
-from harness.scenario.model import Scenario, Step
-from harness.scenario.results import (
+from harness.outcome.findings import Violation
+from harness.outcome.results import (
     Failure,
     FailureKind,
     ScenarioResult,
@@ -36,6 +24,18 @@ from harness.scenario.results import (
     StepResult,
     StepSkipped,
 )
+from harness.protocol import SESSION_MAPS
+from harness.scenario import checks, setdb, steps
+from harness.scenario.actors import build_cast
+from harness.scenario.context import Run
+from harness.scenario.introspection import fetch_sessions
+from harness.scenario.invariants import (
+    CheckContext,
+    check_history,
+    check_leaks,
+    check_secrets,
+)
+from harness.scenario.model import Scenario, Step
 from harness.scenario.templating import TemplateContext
 from harness.sim import MessageHistory, SimDrone, SimIDE
 from seed import build_world, cleanup

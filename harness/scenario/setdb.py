@@ -14,10 +14,10 @@ from bson import ObjectId
 from pymongo.errors import PyMongoError
 
 from harness.errors import DatabaseError
+from harness.outcome.results import fail
 from harness.protocol import SEED_RUN_FIELD, Collection, DroneStatus, WorkOrderStatus, is_object_id
 from harness.scenario.context import Run
 from harness.scenario.model import Step
-from harness.scenario.results import fail
 
 __all__ = ["REGISTRATION_STATUSES", "WORK_ORDER_STATUSES", "set_db"]
 

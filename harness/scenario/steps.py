@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.errors import ScenarioTimeout
+from harness.outcome.results import Failure, StepFailed, fail
 from harness.protocol import IDE_EVENTS
 from harness.scenario import hints
 from harness.scenario.acks import ack_headline, answer_kind
@@ -16,7 +17,6 @@ from harness.scenario.actors import make_script, merge_behaviour
 from harness.scenario.context import DEFAULT_TIMEOUT, Run
 from harness.scenario.matchers import MatchResult, match
 from harness.scenario.model import Step
-from harness.scenario.results import Failure, StepFailed, fail
 from harness.sim import AckTimeout, ConnectRefused, Message
 
 _SHOWN = 12  # messages listed in a failure

@@ -15,6 +15,7 @@ PACKAGES = [
     "harness.images",
     "harness.load",
     "harness.mongowire",
+    "harness.outcome",
     "harness.relay",
     "harness.report",
     "harness.scenario",
