@@ -11,6 +11,7 @@ import pytest
 PACKAGES = [
     "harness",
     "harness.bench",
+    "harness.commands",
     "harness.env",
     "harness.images",
     "harness.load",

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 from rich.text import Text
 
-from harness.cli_options import (
+from harness.commands.options import (
     environment_from,
     mongo_uri_option,
     relay_profile_option,

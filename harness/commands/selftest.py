@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from harness.cli_options import database_option, log_level_option
+from harness.commands.options import database_option, log_level_option
 from harness.errors import ConfigError
 from harness.outcome import ScenarioResult, render_story
 from harness.scenario import load_paths, select
