@@ -24,9 +24,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from harness.outcome.deliveries import Missed, pair
 from harness.outcome.results import ScenarioResult
 from harness.protocol import STREAM_EVENTS, TERMINATE_PATH, Event
-from harness.report.latency import match_deliveries
 from harness.report.trace import ActorInfo, Trace, actor_infos
 from harness.sim.history import Message
 
@@ -153,12 +153,14 @@ def _lost_sends(messages: Sequence[Message],
         if info.kind == "drone" and info.registration_id:
             by_registration.setdefault(info.registration_id, name)
     lost: dict[int, str] = {}
-    _, undelivered = match_deliveries(messages)
     has_ide = any(info.kind == "ide" for info in actors.values()) or \
         any(m.kind == "ide" for m in messages)
     if has_ide:
-        for message in undelivered:
-            lost[message.seq] = f"{_stream_label(message)} never reached an IDE"
+        missed_by_send: dict[int, list[Missed]] = {}
+        for missed in pair(messages).missed():
+            missed_by_send.setdefault(missed.send.message.seq, []).append(missed)
+        for seq, misses in missed_by_send.items():
+            lost[seq] = _missed_why(misses)
     acks = {m.meta.get("sent_seq"): m for m in messages
             if m.direction in ("ack", "received") and "sent_seq" in m.meta}
     for index, message in enumerate(messages):
@@ -185,6 +187,17 @@ def _lost_sends(messages: Sequence[Message],
         if not reached:
             lost[message.seq] = f"{expected} never reached {target}" + _why(answer)
     return lost
+
+
+def _missed_why(misses: Sequence[Missed]) -> str:
+    """``thinking seq 3 never reached laptop``, and why that is no violation if it is not."""
+    names = sorted({m.conn.actor for m in misses if m.conn is not None})
+    text = f"{_stream_label(misses[0].send.message)} never reached {', '.join(names) or 'an IDE'}"
+    excuses = {m.excuse for m in misses}
+    if None in excuses:
+        return text
+    return text + (" (not owed: its drone crashed)" if "crash" in excuses
+                   else " (not owed: the IDE left midway)")
 
 
 def _why(answer: Message | None) -> str:
