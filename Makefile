@@ -36,6 +36,7 @@ test: $(STAMP) $(NODE_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check harness seed fixtures tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 up: $(STAMP)
 	$(BIN)/harness up --detach
@@ -44,4 +45,4 @@ down: $(STAMP)
 	$(BIN)/harness down
 
 clean:
-	rm -rf $(VENV) .harness .pytest_cache .mypy_cache .ruff_cache $(NODE_RELAY)/node_modules
+	rm -rf $(VENV) .harness .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache $(NODE_RELAY)/node_modules

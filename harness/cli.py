@@ -1,4 +1,4 @@
-"""The ``harness`` command. Subcommands live beside the code they drive and load lazily."""
+"""The ``harness`` command: the subcommands of ``harness.commands``, loaded lazily."""
 
 from __future__ import annotations
 
@@ -9,31 +9,16 @@ from typing import Any
 
 import click
 
+from harness.commands import COMMANDS
 from harness.errors import HarnessError
-
-# name -> "module:attribute" of a click command; imported only when used.
-_COMMANDS: dict[str, str] = {
-    "relay": "harness.relay.cli:relay_command",
-    "up": "harness.env.cli:up_command",
-    "down": "harness.env.cli:down_command",
-    "seed": "seed.cli:seed_group",
-    "run": "harness.scenario.cli:run_command",
-    "validate": "harness.scenario.cli:validate_command",
-    "mongo-standin": "harness.mongowire.cli:mongowire_command",
-    "images": "harness.images.cli:images_group",
-    "show": "harness.report.cli:show_command",
-    "selftest": "harness.selftest.cli:selftest_command",
-    "load": "harness.load.cli:load_command",
-    "bench": "harness.bench.cli:bench_command",
-}
 
 
 class _LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(_COMMANDS)
+        return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = _COMMANDS.get(cmd_name)
+        target = COMMANDS.get(cmd_name)
         if target is None:
             return None
         module_name, attribute = target.split(":")

@@ -144,6 +144,10 @@ class Route:
     DEBUG_SESSIONS: Final = API_PREFIX + "/debug/sessions"
 
 
+TERMINATE_PATH: Final = re.compile(r"/drone/registration/([0-9a-fA-F]{24})/terminate\b")
+"""Finds ``Route.TERMINATE`` in a path or a request line; group 1 is the registration id."""
+
+
 class SessionMap:
     """The four maps of the introspection answer (contract sections 3 and 10)."""
 

@@ -1,6 +1,6 @@
 """Settings shared by every ``harness`` command, with environment defaults read in one place.
 
-Each setting has a CLI flag (see ``harness.cli_options``) and an environment variable
+Each setting has a CLI flag (see ``harness.commands.options``) and an environment variable
 ``GADGET_<NAME>``; the flag wins over the variable, the variable over the default.
 """
 

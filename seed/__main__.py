@@ -1,6 +1,6 @@
 """``python -m seed``: the same command as ``harness seed``."""
 
-from seed.cli import main
+from harness.commands.seed import main
 
 if __name__ == "__main__":
     main()

@@ -10,7 +10,7 @@ from typing import Any
 import click
 from click.testing import CliRunner
 
-from harness.cli_options import relay_settings_from, relay_tuning_options
+from harness.commands.options import relay_settings_from, relay_tuning_options
 from harness.settings import RelaySettings
 
 REPO = Path(__file__).resolve().parents[1]

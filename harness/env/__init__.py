@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness.env.background import BackgroundEnvironment
 from harness.env.base import Environment
 from harness.env.database import DATABASE_CHOICES, DatabaseChoice
 from harness.env.external import ExternalEnvironment
@@ -11,6 +12,7 @@ from harness.env.local import LocalEnvironment
 __all__ = [
     "DATABASE_CHOICES",
     "ENVIRONMENT_KINDS",
+    "BackgroundEnvironment",
     "DatabaseChoice",
     "Environment",
     "ExternalEnvironment",

@@ -30,10 +30,10 @@ from testcontainers.compose import DockerCompose
 
 from harness.env.database import DatabaseChoice
 from harness.env.health import wait_for_health
-from harness.env.processes import free_port
 from harness.env.profile import RelayProfile
 from harness.env.relay_owner import RelayOwningEnvironment
 from harness.errors import ConfigError, EnvError
+from harness.host import free_port
 from harness.images.build import (
     BuildOptions,
     DatabaseImageChoice,

@@ -13,8 +13,9 @@ from typing import Literal
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
-from harness.env.processes import ManagedProcess, free_port
+from harness.env.processes import ManagedProcess
 from harness.errors import ConfigError, EnvError
+from harness.host import free_port
 
 log = logging.getLogger(__name__)
 

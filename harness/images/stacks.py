@@ -12,7 +12,7 @@ import os
 import re
 import secrets
 
-from harness.env.processes import pid_alive
+from harness.host import pid_alive
 from harness.images.dockercli import docker
 
 log = logging.getLogger(__name__)

@@ -12,20 +12,20 @@ import asyncio
 import logging
 import random
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from harness.errors import EnvError, HarnessError, ScenarioTimeout
+from harness.load.config import LoadConfig, Pair
+from harness.load.invariants import StreamChecker
+from harness.load.metrics import WorkerStats
 from harness.protocol import DroneStatus, ErrorCode, Event
 from harness.sim.drone import SimDrone
 from harness.sim.errors import AckTimeout, ConnectRefused
+from harness.sim.history import MessageHistory
 from harness.sim.ide import SimIDE
 from harness.sim.script import DroneBehaviour, StreamScript
 
-if TYPE_CHECKING:
-    from harness.load.config import Pair
-    from harness.load.worker import WorkerRun
-
-__all__ = ["PairDriver", "script_for"]
+__all__ = ["DriverRun", "PairDriver", "script_for"]
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,32 @@ def _error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+class DriverRun(Protocol):
+    """What a driver needs of its worker (``harness.load.worker.WorkerRun`` is one)."""
+
+    @property
+    def config(self) -> LoadConfig: ...
+
+    @property
+    def relay_url(self) -> str: ...
+
+    @property
+    def history(self) -> MessageHistory: ...
+
+    @property
+    def stats(self) -> WorkerStats: ...
+
+    @property
+    def checker(self) -> StreamChecker: ...
+
+    @property
+    def stopping(self) -> bool: ...
+
+
 class PairDriver:
     """Drives one (IDE, drone) pair until the worker stops, counting into its stats."""
 
-    def __init__(self, run: WorkerRun, pair: Pair, rng: random.Random) -> None:
+    def __init__(self, run: DriverRun, pair: Pair, rng: random.Random) -> None:
         config = run.config
         self.run = run
         self.pair = pair

@@ -15,6 +15,13 @@ bounded list of recent ones (to tell a late duplicate from a phantom).
     delivery/registration  a forwarded event named another drone's registrationId
     isolation/scope        an IDE received an event of a chat session it did not open
     isolation/other-user   ... of a chat session of another user
+
+The rules are those of ``harness.outcome.deliveries`` (which the scenario invariants, the
+latency report and the sequence diagram share): the same payload fields, the same sends
+owed to nobody (``negative``, ``optional``), the same IDEs owed the rest (those on the chat
+session when it was sent). Only the bookkeeping differs: that module pairs a whole history
+at once; this one keeps per open stream the next seq each IDE expects, so its memory stays
+bounded by the open streams.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from harness.outcome.deliveries import is_owed, stream_fields
 from harness.protocol import FORWARDED_DRONE_EVENTS, Event
 from harness.sim.history import Message
 
@@ -128,7 +136,7 @@ class StreamChecker:
         if message.event not in FORWARDED_DRONE_EVENTS or not isinstance(message.payload, dict):
             return
         if message.kind == "drone" and message.direction == "sent":
-            if not message.meta.get("negative"):
+            if is_owed(message):
                 self._sent(message)
         elif message.kind == "ide" and message.direction == "received":
             self._received(message)
@@ -139,11 +147,10 @@ class StreamChecker:
             self.samples.append(f"[{kind}] {text}")
 
     def _sent(self, message: Message) -> None:
-        payload: dict[str, Any] = message.payload
-        work_order, chat, seq = payload.get("workOrderId"), payload.get("chatSessionId"), \
-            payload.get("seq")
-        if not (isinstance(work_order, str) and isinstance(chat, str) and isinstance(seq, int)):
+        fields = stream_fields(message.payload)
+        if fields is None:
             return
+        work_order, chat, seq = fields
         stream = self._streams.get(work_order)
         if stream is None:
             registration = self._drones.get(message.actor, ("", ""))[0]
@@ -160,12 +167,12 @@ class StreamChecker:
     def _received(self, message: Message) -> None:
         payload: dict[str, Any] = message.payload
         ide_actor, event = message.actor, message.event
-        work_order, chat, seq = payload.get("workOrderId"), payload.get("chatSessionId"), \
-            payload.get("seq")
-        label = f"{ide_actor} got {event} seq {seq} of work order {work_order}"
-        if not (isinstance(work_order, str) and isinstance(chat, str) and isinstance(seq, int)):
+        fields = stream_fields(payload)
+        if fields is None:
             self._violate("delivery/phantom", f"{ide_actor} got a malformed {event}: {payload}")
             return
+        work_order, chat, seq = fields
+        label = f"{ide_actor} got {event} seq {seq} of work order {work_order}"
         ide = self._ides.get(ide_actor)
         if ide is None or chat not in ide.chats:
             owner = self._chat_owner.get(chat)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from harness.commands.mongowire import mongowire_command
 from harness.errors import HarnessError
-from harness.mongowire.cli import mongowire_command
 
 if __name__ == "__main__":
     try:

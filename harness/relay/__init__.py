@@ -20,11 +20,11 @@ each variant acts.
     cors.py            which browser origins may call it (Socket.IO and HTTP)
     malformed.py       input that is not the protocol: closed or refused in one log line
     app.py             ``Relay``: build, start, stop
-    cli.py             ``harness relay`` / ``python -m harness.relay``
+    serving.py         ``serve``: run until SIGINT/SIGTERM (``harness.commands.relay``)
 """
 
 from harness.relay.app import Relay
-from harness.relay.cli import relay_command, serve
 from harness.relay.registry import CodeSession, DroneSession, SessionRegistry
+from harness.relay.serving import serve
 
-__all__ = ["CodeSession", "DroneSession", "Relay", "SessionRegistry", "relay_command", "serve"]
+__all__ = ["CodeSession", "DroneSession", "Relay", "SessionRegistry", "serve"]

@@ -23,9 +23,9 @@ from pymongo.errors import PyMongoError
 
 from harness.errors import DatabaseError
 from harness.protocol import Collection, DroneStatus, WorkOrderStatus
-from harness.uri import mask_uri, safe_detail  # mask_uri re-exported for old imports
+from harness.uri import mask_uri, safe_detail
 
-__all__ = ["ChatSessionDoc", "RegistrationDoc", "Store", "UserDoc", "WorkOrderDoc", "mask_uri"]
+__all__ = ["ChatSessionDoc", "RegistrationDoc", "Store", "UserDoc", "WorkOrderDoc"]
 
 logger = logging.getLogger(__name__)
 

@@ -32,10 +32,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from bson import ObjectId
-
 from harness.relay.store import WorkOrderDoc
 from harness.settings import RelaySettings, Variant
+from harness.text import plain
 
 __all__ = ["EXTRA_FIELD", "MESSAGE_PREFIX", "Dialect"]
 
@@ -124,15 +123,8 @@ class Dialect:
 
         Reference: the id under both ``_id`` and ``id``.
         """
-        out: dict[str, Any] = {}
-        for key, value in doc.items():
-            if key in _HASH_FIELDS:
-                continue
-            if isinstance(value, ObjectId):
-                value = str(value)
-            elif isinstance(value, datetime):
-                value = self.timestamp(value)
-            out[key] = value
+        out: dict[str, Any] = {key: plain(value, self.timestamp)
+                               for key, value in doc.items() if key not in _HASH_FIELDS}
         if "_id" in out and not self.on(Variant.UNDERSCORE_IDS):
             out["id"] = out["_id"]
         return out

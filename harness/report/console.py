@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from rich.table import Table
 from rich.text import Text
 
+from harness.outcome.results import ScenarioResult
 from harness.report.latency import format_ms, latency_stats
-from harness.scenario.results import ScenarioResult
 
 
 def latency_table(results: Sequence[ScenarioResult]) -> Table | None:

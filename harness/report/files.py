@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import ConfigError
+from harness.outcome.results import ScenarioResult
 from harness.report.html import render_html, slug
 from harness.report.junit import write_junit
 from harness.report.trace import write_trace
-from harness.scenario.results import ScenarioResult
 
 log = logging.getLogger(__name__)
 

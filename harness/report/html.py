@@ -13,12 +13,12 @@ import re
 from collections.abc import Mapping, Sequence
 from html import escape
 
+from harness.outcome.results import ScenarioResult, StepResult
+from harness.outcome.story import render_story
 from harness.report.junit import headline
 from harness.report.latency import LatencyStats, format_ms, latency_stats
 from harness.report.sequence import diagram_of_result, pretty, short_ids
 from harness.report.svg import render_svg
-from harness.scenario.results import ScenarioResult, StepResult
-from harness.scenario.story import render_story
 
 LOG_LINES = 60
 MESSAGE_LIST_LIMIT = 3000  # messages listed per scenario; the trace has them all

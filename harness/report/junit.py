@@ -15,8 +15,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from harness.scenario.results import ScenarioResult
-from harness.scenario.story import render_story
+from harness.outcome.results import ScenarioResult
+from harness.outcome.story import render_story
 
 # Characters XML 1.0 cannot carry, even escaped.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

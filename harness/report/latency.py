@@ -1,11 +1,11 @@
 """Delivery latency per event type: drone emit to IDE receipt (definitions: docs/reports.md).
 
-A drone's "sent" stream event (``thinking``, ``response``, ``toolCall``,
-``workOrderComplete``) is matched to every IDE "received" event with the same
-``(workOrderId, seq, event)``; each receipt is one sample, ``received.t - sent.t``. A send
-that no IDE received counts as undelivered, unless no IDE was owed it: an emit marked
-``negative`` (the relay must drop it) or ``optional`` (it may). Percentiles use the
-nearest-rank method.
+Which receipt delivers which send is ``harness.outcome.deliveries.pair``, the pairing the
+delivery invariant uses: each receipt of an owed send is one sample,
+``received.t - sent.t``; a send an IDE it was owed never received is lost (so the lost
+count, the sequence diagram's lost rows and the invariant's "missing" speak of the same
+sends). An emit marked ``negative`` or ``optional`` is owed to nobody: neither a sample nor
+lost. Percentiles use the nearest-rank method.
 """
 
 from __future__ import annotations
@@ -14,12 +14,10 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from harness.outcome.deliveries import pair
 from harness.protocol import FORWARDED_DRONE_EVENTS
 from harness.sim.history import Message
-
-Key = tuple[str, Any, str]
 
 
 @dataclass(frozen=True)
@@ -46,17 +44,6 @@ def percentile(samples: Sequence[float], p: float) -> float | None:
     return ordered[rank - 1]
 
 
-def stream_key(message: Message) -> Key | None:
-    """``(workOrderId, seq, event)`` of a stream event, or None for anything else."""
-    payload = message.payload
-    if message.event not in FORWARDED_DRONE_EVENTS or not isinstance(payload, dict):
-        return None
-    work_order = payload.get("workOrderId")
-    if not isinstance(work_order, str):
-        return None
-    return (work_order, payload.get("seq"), message.event)
-
-
 @dataclass(frozen=True)
 class Delivery:
     """One matched delivery: the drone's send and one IDE's receipt."""
@@ -71,28 +58,12 @@ class Delivery:
 
 
 def match_deliveries(history: Iterable[Message]) -> tuple[list[Delivery], list[Message]]:
-    """Every delivery of a drone stream event to an IDE, and the sends no IDE received.
-
-    A receipt is matched to the latest earlier send with the same key (a resent event
-    counts from its last emit).
-    """
-    sends: dict[Key, list[Message]] = defaultdict(list)
-    deliveries: list[Delivery] = []
-    delivered: set[int] = set()
-    for message in history:
-        key = stream_key(message)
-        if key is None:
-            continue
-        if message.kind == "drone" and message.direction == "sent":
-            if not (message.meta.get("negative") or message.meta.get("optional")):
-                sends[key].append(message)
-        elif message.kind == "ide" and message.direction == "received" and sends.get(key):
-            sent = sends[key][-1]
-            deliveries.append(Delivery(sent, message))
-            delivered.add(sent.seq)
-    lost = sorted((m for ms in sends.values() for m in ms if m.seq not in delivered),
-                  key=lambda m: m.seq)
-    return deliveries, lost
+    """Every delivery of an owed drone stream event to an IDE, and the sends that an IDE
+    they were owed never received (``harness.outcome.deliveries``), in history order."""
+    deliveries = pair(list(history))
+    matched = [Delivery(r.send.message, r.message) for r in deliveries.receipts
+               if r.send is not None and r.send.owed]
+    return matched, [missed.send.message for missed in deliveries.lost()]
 
 
 def latency_stats(histories: Iterable[Iterable[Message]]) -> list[LatencyStats]:

@@ -24,10 +24,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from harness.protocol import STREAM_EVENTS, Event
-from harness.report.latency import match_deliveries
+from harness.outcome.deliveries import Missed, pair
+from harness.outcome.results import ScenarioResult
+from harness.protocol import STREAM_EVENTS, TERMINATE_PATH, Event
 from harness.report.trace import ActorInfo, Trace, actor_infos
-from harness.scenario.results import ScenarioResult
 from harness.sim.history import Message
 
 RELAY = "relay"
@@ -35,7 +35,6 @@ COLLAPSE_AT = 12  # a run of more stream rows than this is collapsed into groups
 MAX_ROWS = 400  # rows kept around the failure in a very long diagram
 _FORWARDED_REQUESTS = (Event.REQUEST_SESSION_LOCK, Event.RELEASE_SESSION_LOCK,
                        Event.SUBMIT_PROMPT)
-_TERMINATE = re.compile(r"^POST .*/drone/registration/([0-9a-fA-F]{24})/terminate$")
 _OBJECT_ID = re.compile(r"\b([0-9a-fA-F]{4})[0-9a-fA-F]{16}([0-9a-fA-F]{4})\b")
 
 RowKind = Literal["step", "arrow", "lost", "missing", "marker", "group", "elided", "failure"]
@@ -154,12 +153,14 @@ def _lost_sends(messages: Sequence[Message],
         if info.kind == "drone" and info.registration_id:
             by_registration.setdefault(info.registration_id, name)
     lost: dict[int, str] = {}
-    _, undelivered = match_deliveries(messages)
     has_ide = any(info.kind == "ide" for info in actors.values()) or \
         any(m.kind == "ide" for m in messages)
     if has_ide:
-        for message in undelivered:
-            lost[message.seq] = f"{_stream_label(message)} never reached an IDE"
+        missed_by_send: dict[int, list[Missed]] = {}
+        for missed in pair(messages).missed():
+            missed_by_send.setdefault(missed.send.message.seq, []).append(missed)
+        for seq, misses in missed_by_send.items():
+            lost[seq] = _missed_why(misses)
     acks = {m.meta.get("sent_seq"): m for m in messages
             if m.direction in ("ack", "received") and "sent_seq" in m.meta}
     for index, message in enumerate(messages):
@@ -171,7 +172,8 @@ def _lost_sends(messages: Sequence[Message],
                 and isinstance(message.payload, dict):
             target = by_registration.get(str(message.payload.get("registrationId")))
         elif message.kind == "http":
-            found = _TERMINATE.match(message.event)
+            found = TERMINATE_PATH.search(message.event) \
+                if message.event.startswith("POST ") else None
             if found:
                 target, expected = by_registration.get(found.group(1)), Event.REQUEST_TERMINATION
         if target is None:
@@ -185,6 +187,17 @@ def _lost_sends(messages: Sequence[Message],
         if not reached:
             lost[message.seq] = f"{expected} never reached {target}" + _why(answer)
     return lost
+
+
+def _missed_why(misses: Sequence[Missed]) -> str:
+    """``thinking seq 3 never reached laptop``, and why that is no violation if it is not."""
+    names = sorted({m.conn.actor for m in misses if m.conn is not None})
+    text = f"{_stream_label(misses[0].send.message)} never reached {', '.join(names) or 'an IDE'}"
+    excuses = {m.excuse for m in misses}
+    if None in excuses:
+        return text
+    return text + (" (not owed: its drone crashed)" if "crash" in excuses
+                   else " (not owed: the IDE left midway)")
 
 
 def _why(answer: Message | None) -> str:

@@ -13,12 +13,9 @@ import click
 
 from harness.report.sequence import RELAY, diagram_of_trace, short_ids
 from harness.report.trace import Trace
+from harness.text import clip
 
 PAYLOAD_WIDTH = 100
-
-
-def _short(text: str, width: int) -> str:
-    return text if width <= 0 or len(text) <= width else text[: width - 1] + "…"
 
 
 def header_lines(trace: Trace) -> list[str]:
@@ -77,7 +74,7 @@ def timeline_lines(trace: Trace, *, width: int = PAYLOAD_WIDTH, color: bool = Fa
                 message.ack if message.direction in ("ack", "acked") else message.payload
             if body is not None and row.style != "ack":
                 text = short_ids(json.dumps(body, sort_keys=True, default=str))
-                payload = "  " + _short(text, width)
+                payload = "  " + clip(text, width, "…")
         line = f"{t:>10}  {route}  {row.label}{payload}"
         if row.why:
             line += f"\n{'':>10}  {'':>{lane_width}}    ✗ {row.why}"

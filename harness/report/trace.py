@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from harness.errors import TraceError
-from harness.scenario.results import Failure, ScenarioResult
+from harness.outcome.results import Failure, ScenarioResult
 from harness.sim.history import Message
 
 SCHEMA = "gadget-harness-trace"

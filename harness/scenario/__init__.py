@@ -2,44 +2,34 @@
 
     scenarios = load_paths(["scenarios"])          # raises ScenarioError: file:line: step ...
     result = await run_scenario(scenarios[0], env)  # a fresh world, always cleaned up
-    print(render_story(result))
+    print(render_story(result))                     # harness.outcome: results, stories
 
 The format is documented in ``docs/scenarios.md``; its JSON Schema is ``schema.json``.
 """
 
-from harness.scenario.background import BackgroundEnvironment
 from harness.scenario.invariants import (
     CheckContext,
-    Violation,
     check_history,
     check_leaks,
     check_secrets,
 )
 from harness.scenario.kinds import STEP_KINDS
 from harness.scenario.loader import find_scenario_files, load_file, load_paths
-from harness.scenario.matchers import MatchResult, Mismatch, match
+from harness.scenario.matchers import MatchResult, match
 from harness.scenario.model import INVARIANTS, ActorSpec, Scenario, Source, Step
-from harness.scenario.results import Failure, ScenarioResult, StepResult
 from harness.scenario.runner import run_scenario
 from harness.scenario.schema import scenario_schema
 from harness.scenario.selection import select
-from harness.scenario.story import render_story
 
 __all__ = [
     "INVARIANTS",
     "STEP_KINDS",
     "ActorSpec",
-    "BackgroundEnvironment",
     "CheckContext",
-    "Failure",
     "MatchResult",
-    "Mismatch",
     "Scenario",
-    "ScenarioResult",
     "Source",
     "Step",
-    "StepResult",
-    "Violation",
     "check_history",
     "check_leaks",
     "check_secrets",
@@ -47,7 +37,6 @@ __all__ = [
     "load_file",
     "load_paths",
     "match",
-    "render_story",
     "run_scenario",
     "scenario_schema",
     "select",

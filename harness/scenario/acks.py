@@ -8,10 +8,11 @@ field that differs; it never guesses the kind from the matcher's spelling.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
-from harness.scenario.matchers import Mismatch, is_matcher
+from harness.outcome.findings import Mismatch
+from harness.scenario.matchers import is_matcher
+from harness.text import short
 
 Kind = Literal["ok", "refused"]
 
@@ -89,20 +90,15 @@ def ack_headline(event: str, who: str, expected: Any, answer: Any,
     wanted_refusal = "refused " + " or ".join(repr(c) for c in codes) if codes else "a refusal"
     head = f"the ack of {event} from {who}"
     if got is None:
-        shown = "no payload" if answer is None else _short(answer)
+        shown = "no payload" if answer is None else short(answer)
         wanted = {"ok": "ok", "refused": wanted_refusal}.get(want or "", "an ack object")
         return f"{head}: expected {wanted}, got {shown} (not an ack object)"
     if want == "ok" and got == "refused":
         return f"{head}: expected ok, got {refusal_text(answer)}"
     if want == "refused" and got == "ok":
-        return f"{head}: expected {wanted_refusal}, got ok {_short(answer)}"
+        return f"{head}: expected {wanted_refusal}, got ok {short(answer)}"
     if got == "refused" and codes and answer.get("error") not in codes:
         return f"{head}: expected {wanted_refusal}, got {refusal_text(answer)}"
     first = f": {mismatches[0]}" if mismatches else ""
     more = f" (and {len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
     return f"{head} did not match{first}{more}"
-
-
-def _short(value: Any, limit: int = 80) -> str:
-    text = json.dumps(value, sort_keys=True, default=str)
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -12,12 +11,13 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from harness.env.base import Environment
+from harness.outcome.results import fail
 from harness.scenario.actors import Cast
 from harness.scenario.matchers import MatchResult
 from harness.scenario.model import Scenario
-from harness.scenario.results import fail
 from harness.scenario.templating import TemplateContext
 from harness.sim import HttpActor, Message, MessageHistory, SimClient, SimDrone
+from harness.text import short
 from seed.world import World
 
 DEFAULT_TIMEOUT = 5.0
@@ -91,7 +91,7 @@ class Run:
     def describe(self, message: Message) -> str:
         """``+1.234 s  received thinking {...}`` for failure texts."""
         body = message.ack if message.direction in ("ack", "acked") else message.payload
-        text = "" if body is None else " " + _short(body)
+        text = "" if body is None else " " + short(body, 160)
         return f"+{self.elapsed(message):.3f} s  {message.direction} {message.event}{text}"
 
     def ensure_connected(self, name: str, what: str) -> SimClient:
@@ -101,8 +101,3 @@ class Run:
             raise fail(f"{self.label(name)} cannot {what}: it is not connected "
                        "(add a connect step before)", kind="error")
         return actor
-
-
-def _short(value: Any, limit: int = 160) -> str:
-    text = json.dumps(value, sort_keys=True, default=str)
-    return text if len(text) <= limit else text[: limit - 3] + "..."

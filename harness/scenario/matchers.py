@@ -23,13 +23,14 @@ start with ``$`` is a matcher; several operators in one mapping must all hold:
 from __future__ import annotations
 
 import datetime
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.outcome.findings import Mismatch
 from harness.protocol import is_object_id
+from harness.text import short
 
 OPERATORS = ("$exact", "$subset", "$regex", "$type", "$any", "$len", "$absent", "$capture",
              "$one_of", "$rfc3339", "$with_id")
@@ -38,21 +39,6 @@ _RFC3339 = re.compile(
     r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt ]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)"
     r"(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)")
 TYPES = ("string", "integer", "number", "boolean", "null", "object", "array", "objectid")
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    """One difference: where (``seq``, ``items[2].name``), what was wanted, what was there."""
-
-    path: str
-    expected: str
-    actual: Any
-    missing: bool = False
-
-    def __str__(self) -> str:
-        where = self.path or "value"
-        got = "nothing (missing)" if self.missing else _short(self.actual)
-        return f"at {where}: expected {self.expected}, got {got}"
 
 
 @dataclass(frozen=True)
@@ -177,7 +163,7 @@ def _match(expected: Any, actual: Any, path: str, captures: dict[str, Any],
         return out
     if _equal(expected, actual):
         return []
-    return [Mismatch(path, _short(expected), actual)]
+    return [Mismatch(path, short(expected), actual)]
 
 
 def _mapping(expected: dict[str, Any], actual: Any, path: str, captures: dict[str, Any],
@@ -196,7 +182,7 @@ def _mapping(expected: dict[str, Any], actual: Any, path: str, captures: dict[st
             continue
         if key not in actual:
             if not _allows_absent(want):
-                out.append(Mismatch(where, _short(want), None, missing=True))
+                out.append(Mismatch(where, short(want), None, missing=True))
             continue
         out += _match(want, actual[key], where, captures, exact)
     return out
@@ -236,7 +222,7 @@ def _operator(op: str, arg: Any, actual: Any, path: str,
             if not _match(alternative, actual, path, trial, exact=False):
                 captures.update(trial)
                 return []
-        return [Mismatch(path, "one of " + " | ".join(_short(a, 40) for a in arg), actual)]
+        return [Mismatch(path, "one of " + " | ".join(short(a, 40) for a in arg), actual)]
     if op == "$rfc3339":
         if isinstance(actual, str) and _is_rfc3339(actual):
             return []
@@ -246,7 +232,7 @@ def _operator(op: str, arg: Any, actual: Any, path: str,
             return [Mismatch(path, "a mapping with an id (id or _id)", actual)]
         keys = [k for k in ("id", "_id") if k in actual]
         if not keys:
-            return [Mismatch(_join(path, "id"), f"an id under id or _id: {_short(arg)}", None,
+            return [Mismatch(_join(path, "id"), f"an id under id or _id: {short(arg)}", None,
                              missing=True)]
         out = []
         for key in keys:
@@ -282,7 +268,7 @@ def _subset_list(expected: list[Any], actual: Any, path: str,
                 captures.update(trial)
                 break
         else:
-            out.append(Mismatch(path, f"an item matching {_short(want)}", actual))
+            out.append(Mismatch(path, f"an item matching {short(want)}", actual))
     return out
 
 
@@ -316,11 +302,3 @@ def _equal(expected: Any, actual: Any) -> bool:
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
-
-
-def _short(value: Any, limit: int = 80) -> str:
-    try:
-        text = json.dumps(value, sort_keys=True, default=str)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."

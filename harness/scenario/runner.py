@@ -14,13 +14,21 @@ from pymongo import AsyncMongoClient
 
 from harness.env.base import Environment
 from harness.errors import EnvError, ExpectationFailed, HarnessError, ScenarioTimeout
+from harness.outcome.findings import Violation
+from harness.outcome.results import (
+    Failure,
+    FailureKind,
+    ScenarioResult,
+    StepFailed,
+    StepResult,
+    StepSkipped,
+)
 from harness.protocol import SESSION_MAPS
 from harness.scenario.actors import build_cast
 from harness.scenario.context import Run
 from harness.scenario.introspection import fetch_sessions
 from harness.scenario.invariants import (
     CheckContext,
-    Violation,
     check_history,
     check_leaks,
     check_secrets,
@@ -29,14 +37,6 @@ from harness.scenario.kinds import REGISTRY
 from harness.scenario.kinds.groups import run_in_order
 from harness.scenario.kinds.wait_until import POLL_INTERVAL
 from harness.scenario.model import Scenario, Step
-from harness.scenario.results import (
-    Failure,
-    FailureKind,
-    ScenarioResult,
-    StepFailed,
-    StepResult,
-    StepSkipped,
-)
 from harness.scenario.templating import TemplateContext
 from harness.sim import MessageHistory, SimDrone, SimIDE
 from seed import build_world, cleanup
@@ -47,6 +47,7 @@ LEAK_WAIT = 3.0  # seconds the relay gets to forget clients that left
 # Once no map holds a socket id of ours, the relay has seen every disconnect: what is left
 # after this grace (for relays that clean their indexes a little later) is a leak.
 LEAK_GRACE = 0.5
+
 
 async def execute(run: Run, step: Step) -> StepResult:
     """Run one step and return its result; never raises except on cancellation."""

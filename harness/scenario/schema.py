@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from harness.scenario.kinds import GROUP_KINDS, STEP_KINDS, build_schema
+from harness.text import short
 from harness.yamlsrc import Document, KeyPath
 
 SCHEMA_RESOURCE = "schema.json"
@@ -181,9 +182,8 @@ _TYPE_WORDS = {"object": "a mapping", "array": "a list", "string": "a string",
                "null": "null"}
 
 
-def _short(value: Any) -> str:
-    text = json.dumps(value, default=str)
-    return text if len(text) <= 60 else text[:57] + "..."
+def _shown(value: Any) -> str:
+    return short(value, 60, sort_keys=False)
 
 
 _Problem = tuple[KeyPath, KeyPath | None, str, str | None]  # where, line of, message, allowed
@@ -226,27 +226,27 @@ def _translate(error: ValidationError) -> list[_Problem]:
     if kind == "anyOf" and schema.get("$comment") == "duration":
         return [(path, None, "must be seconds (a number > 0) or a sum such as "
                  f"'${{relay.drone_ack_timeout}} + 10', got {_json_type(instance)} "
-                 f"{_short(instance)}", None)]
+                 f"{_shown(instance)}", None)]
     if kind == "type":
         types = [value] if isinstance(value, str) else list(value)
         wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in types)
         if "array" in types and "items" in schema:
             wanted = wanted.replace("a list", "a list of names")
-        got = f"{_json_type(instance)} {_short(instance)}"
+        got = f"{_json_type(instance)} {_shown(instance)}"
         return [(path, None, f"must be {wanted}, got {got}", None)]
     if kind == "enum":
-        return [(path, None, f"{_short(instance)} is not allowed", _names(value))]
+        return [(path, None, f"{_shown(instance)} is not allowed", _names(value))]
     if kind == "pattern":
-        return [(path, None, f"{_short(instance)} does not match {value}", None)]
+        return [(path, None, f"{_shown(instance)} does not match {value}", None)]
     if kind in ("minimum", "exclusiveMinimum"):
         op = ">=" if kind == "minimum" else ">"
-        return [(path, None, f"must be {op} {value}, got {_short(instance)}", None)]
+        return [(path, None, f"must be {op} {value}, got {_shown(instance)}", None)]
     if kind in ("minItems", "minProperties"):
         return [(path, None, f"must not be empty (at least {value})", None)]
     if kind == "minLength":
         return [(path, None, "must not be empty", None)]
     if kind == "uniqueItems":
-        return [(path, None, f"has duplicate items: {_short(instance)}", None)]
+        return [(path, None, f"has duplicate items: {_shown(instance)}", None)]
     if kind == "propertyNames":
         bad = [k for k in instance if not _validator().evolve(schema=value).is_valid(k)]
         return [(path, (*path, k), f"bad name {k!r}: use letters, digits, _ and -", None)

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.outcome import render_story
 from harness.report import write_reports
-from harness.scenario import render_story
 from harness.selftest.matrix import (
     Matrix,
     must_pass,

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from harness.env import open_environment
 from harness.env.base import Environment
 from harness.errors import ConfigError, HarnessError
-from harness.scenario import Scenario, ScenarioResult, run_scenario
+from harness.outcome import ScenarioResult
+from harness.scenario import Scenario, run_scenario
 from harness.selftest.diagnoses import diagnosis_of
 from harness.selftest.matrix import Matrix, Outcome, Run, build_matrix
 from harness.settings import RelaySettings

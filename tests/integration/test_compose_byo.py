@@ -185,7 +185,8 @@ services:
 async def test_their_compose_file_with_their_names_runs_a_scenario(
         node_image: str, tmp_path: Path) -> None:
     from harness.images.build import BuildOptions, ensure_images
-    from harness.scenario import load_paths, render_story, run_scenario
+    from harness.outcome import render_story
+    from harness.scenario import load_paths, run_scenario
 
     database = ensure_images(BuildOptions(database="standin")).database
     (tmp_path / "compose.yml").write_text(THEIR_COMPOSE.format(database=database,

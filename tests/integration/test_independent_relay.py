@@ -21,7 +21,8 @@ from conftest import skip_or_fail
 
 from harness.env import ExternalEnvironment
 from harness.env.database import EmbeddedDatabase
-from harness.scenario import load_paths, render_story, run_scenario
+from harness.outcome import render_story
+from harness.scenario import load_paths, run_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_RELAY = ROOT / "tests" / "relays" / "node"

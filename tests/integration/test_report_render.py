@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from harness.env import LocalEnvironment
+from harness.outcome.results import ScenarioResult
 from harness.report import read_trace, write_reports
 from harness.scenario.loader import load_file
-from harness.scenario.results import ScenarioResult
 from harness.scenario.runner import run_scenario
 
 MakeEnv = Callable[..., Awaitable[LocalEnvironment]]

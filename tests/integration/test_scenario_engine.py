@@ -12,8 +12,9 @@ from conftest import MakeRelayEnv
 from pymongo import AsyncMongoClient
 
 from harness.env import ExternalEnvironment, LocalEnvironment
+from harness.outcome import render_story
 from harness.protocol import ALL_COLLECTIONS, SEED_RUN_FIELD
-from harness.scenario import load_file, load_paths, render_story, run_scenario
+from harness.scenario import load_file, load_paths, run_scenario
 from harness.scenario.model import Scenario
 from harness.sim import MessageHistory
 from seed import build_world, cleanup

@@ -19,9 +19,9 @@ from _seed_helpers import CONTRACT_FIELDS, check_default_world, check_world_docu
 from click.testing import CliRunner
 from pymongo.database import Database
 
+from harness.commands.seed import seed_group
 from harness.protocol import SEED_RUN_FIELD, Collection
 from seed import World, WorldSpec, load_world_file, plan_world, world_from_json
-from seed.cli import seed_group
 
 Db = Database[Any]
 

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.database import Database
 
+from harness.commands.seed import seed_group
 from harness.protocol import ALL_COLLECTIONS, SEED_RUN_FIELD, Collection
 from seed import (
     WorldSpec,
@@ -30,7 +31,6 @@ from seed import (
     world_from_json,
     write_plan,
 )
-from seed.cli import seed_group
 
 Db = Database[Any]
 FOREIGN = ("", "$ne", "not a run id")

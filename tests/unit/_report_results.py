@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.outcome.results import Failure, ScenarioResult, StepResult
 from harness.scenario.model import Scenario, Source, Step
-from harness.scenario.results import Failure, ScenarioResult, StepResult
 from harness.sim.history import Message
 from seed.world import WorldSpec
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from harness.cli import _COMMANDS, harness
+from harness.cli import harness
+from harness.commands import COMMANDS
 
 
-@pytest.mark.parametrize("name", sorted(_COMMANDS))
+@pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_subcommand_loads_and_shows_help(name: str) -> None:
     result = CliRunner().invoke(harness, [name, "--help"])
     assert result.exit_code == 0, result.output

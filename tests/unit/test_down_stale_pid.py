@@ -102,7 +102,7 @@ def test_down_removes_the_file_of_a_process_that_is_gone(tmp_path: Path) -> None
 
 @pytest.mark.skipif(not LINUX_PROC, reason="start times come from /proc")
 def test_identity_tells_this_process_from_another(sleeper: subprocess.Popen[bytes]) -> None:
-    from harness.env.cli import _identity, _not_ours
+    from harness.commands.env import _identity, _not_ours
 
     ours = {"pid": os.getpid(), "process": _identity(os.getpid())}
     assert ours["process"] == _proc_identity(os.getpid())  # what `harness up` records

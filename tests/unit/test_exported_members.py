@@ -11,10 +11,12 @@ import pytest
 PACKAGES = [
     "harness",
     "harness.bench",
+    "harness.commands",
     "harness.env",
     "harness.images",
     "harness.load",
     "harness.mongowire",
+    "harness.outcome",
     "harness.relay",
     "harness.report",
     "harness.scenario",

@@ -10,7 +10,7 @@ import pytest
 from _harness_cli import parse_relay_settings
 from click.testing import CliRunner
 
-from harness.cli_options import relay_settings_from, relay_tuning_options
+from harness.commands.options import relay_settings_from, relay_tuning_options
 from harness.errors import ConfigError
 from harness.settings import VARIANT_DESCRIPTIONS, VARIANTS, RelaySettings, Variant
 

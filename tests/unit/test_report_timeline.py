@@ -7,7 +7,7 @@ from pathlib import Path
 from _report_results import REG, Recorder, make_result
 from click.testing import CliRunner
 
-from harness.report.cli import show_command
+from harness.commands.report import show_command
 from harness.report.trace import write_trace
 
 

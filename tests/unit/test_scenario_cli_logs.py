@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, cast
 
+from harness.commands.scenario import _write_logs
 from harness.env.base import Environment
-from harness.scenario.cli import _write_logs
 
 
 class _Logs:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from harness.scenario.cli import validate_command
+from harness.commands.scenario import validate_command
 
 GOOD = "name: ok\nactors: {ide: {ide: {}}}\nsteps:\n  - connect: ide\n"
 

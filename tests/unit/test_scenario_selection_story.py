@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ConfigError
-from harness.scenario.invariants import Violation
+from harness.outcome.findings import Violation
+from harness.outcome.results import Failure, ScenarioResult, StepResult
+from harness.outcome.story import render_story, side_by_side
 from harness.scenario.loader import load_file
 from harness.scenario.matchers import match
 from harness.scenario.model import Scenario
-from harness.scenario.results import Failure, ScenarioResult, StepResult
 from harness.scenario.selection import compile_expression, select
-from harness.scenario.story import render_story, side_by_side
 from harness.sim.history import MessageHistory
 
 TEXT = """\

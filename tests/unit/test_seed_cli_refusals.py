@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from harness.commands.seed import seed_group
 from harness.errors import ConfigError
-from seed.cli import seed_group
 from seed.durations import format_duration, parse_duration
 
 # Nothing listens here: any attempt to connect would fail, so these refusals come first.

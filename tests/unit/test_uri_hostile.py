@@ -22,9 +22,9 @@ from _harness_cli import REPO, run_harness
 from click.testing import CliRunner
 
 import harness.uri
+from harness.commands.seed import seed_group
 from harness.errors import ConfigError
 from harness.uri import mask_uri
-from seed.cli import seed_group
 
 # The reporter's three URIs, their passwords, and what a message may show of them.
 REPORTED = [

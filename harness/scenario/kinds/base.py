@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, Final
 from harness.yamlsrc import KeyPath
 
 if TYPE_CHECKING:
+    from harness.outcome.results import StepResult
     from harness.scenario.context import Run
     from harness.scenario.model import Step
-    from harness.scenario.results import StepResult
 
 MATCHER_TEXT: Final = (
     "An expected value: plain data (mappings match as a subset, lists element by element) "

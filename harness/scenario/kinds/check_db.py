@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,12 +11,14 @@ from bson import ObjectId
 from pymongo.errors import PyMongoError
 
 from harness.errors import DatabaseError
+from harness.outcome.findings import Mismatch
+from harness.outcome.results import StepFailed, fail
 from harness.protocol import Collection, is_object_id
 from harness.scenario.context import Run
 from harness.scenario.kinds.base import UNSET, ErrorSink, StepKind
-from harness.scenario.matchers import MatchResult, Mismatch, match
+from harness.scenario.matchers import MatchResult, match
 from harness.scenario.model import Step
-from harness.scenario.results import StepFailed, fail
+from harness.text import plain
 
 
 @dataclass(frozen=True)
@@ -40,18 +41,6 @@ DbState = tuple[str, Any, Any, MatchResult]
 """(what, expected, actual document, result) of one database check."""
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, ObjectId):
-        return str(value)
-    if isinstance(value, datetime.datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 async def db_state(run: Run, spec: DbSpec) -> DbState:
     """(what, expected, actual document, result) of one database check."""
     kind = "registration" if spec.registration is not UNSET else "work_order"
@@ -70,7 +59,7 @@ async def db_state(run: Run, spec: DbSpec) -> DbState:
         expected["status"] = run.render(spec.status)
     if spec.locked_by is not UNSET:
         expected["lockedBy"] = run.render(spec.locked_by)
-    actual = _plain(document)
+    actual = plain(document)
     if document is None:
         return what, expected, None, MatchResult((Mismatch("", "a document", None, True),))
     result = match(expected, actual)

@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.outcome.results import StepSkipped, fail
 from harness.scenario.context import Run
 from harness.scenario.introspection import fetch_sessions
 from harness.scenario.kinds.base import UNSET, StepKind, convert
 from harness.scenario.matchers import match
 from harness.scenario.model import Step
-from harness.scenario.results import StepSkipped, fail
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import ScenarioTimeout
+from harness.outcome.results import fail
 from harness.scenario.context import DEFAULT_TIMEOUT, Run
 from harness.scenario.kinds.base import (
     ACTOR_NAME,
@@ -21,7 +22,6 @@ from harness.scenario.kinds.base import (
 )
 from harness.scenario.matchers import match
 from harness.scenario.model import Step
-from harness.scenario.results import fail
 from harness.sim import ConnectRefused
 
 

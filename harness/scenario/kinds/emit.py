@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.outcome.results import fail
 from harness.protocol import IDE_EVENTS
 from harness.scenario import hints
 from harness.scenario.acks import ack_headline, answer_kind
@@ -12,7 +13,6 @@ from harness.scenario.context import DEFAULT_TIMEOUT, Run
 from harness.scenario.kinds.base import ACTOR_NAME, DURATION, MATCHER, SOCKET, UNSET, StepKind
 from harness.scenario.matchers import match
 from harness.scenario.model import Step
-from harness.scenario.results import fail
 from harness.sim import AckTimeout
 
 IGNORED_WITHIN = 1.0  # s: an emit with may_ignore and no ack by then was ignored

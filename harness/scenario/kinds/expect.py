@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from harness.outcome.results import Failure, StepFailed, fail
 from harness.scenario import hints
 from harness.scenario.context import DEFAULT_TIMEOUT, Run
 from harness.scenario.kinds.base import (
@@ -22,7 +23,6 @@ from harness.scenario.kinds.base import (
 )
 from harness.scenario.matchers import MatchResult, match
 from harness.scenario.model import Step
-from harness.scenario.results import Failure, StepFailed, fail
 from harness.sim import Message
 
 _SHOWN = 12  # messages listed in a failure

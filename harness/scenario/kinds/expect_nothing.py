@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.outcome.results import fail
 from harness.scenario.context import Run
 from harness.scenario.kinds.base import (
     ACTORS,
@@ -18,7 +19,6 @@ from harness.scenario.kinds.base import (
 )
 from harness.scenario.matchers import match
 from harness.scenario.model import Step
-from harness.scenario.results import fail
 from harness.sim import Message
 
 

@@ -11,10 +11,10 @@ import asyncio
 import dataclasses
 from typing import Any
 
+from harness.outcome.results import StepResult
 from harness.scenario.context import Run
 from harness.scenario.kinds.base import Execute, StepKind
 from harness.scenario.model import Step
-from harness.scenario.results import StepResult
 
 
 async def sequence(run: Run, step: Step, result: StepResult, execute: Execute) -> None:

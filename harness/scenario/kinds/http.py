@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.protocol import Event
+from harness.outcome.results import fail
+from harness.protocol import TERMINATE_PATH, Event
 from harness.scenario import hints
 from harness.scenario.context import Run
 from harness.scenario.kinds.base import ACTOR_NAME, DURATION, HTTP, MATCHER, UNSET, StepKind
 from harness.scenario.matchers import match
 from harness.scenario.model import Step
-from harness.scenario.results import fail
 
 HTTP_TIMEOUT = 15.0
-_TERMINATE = re.compile(r"/drone/registration/([0-9a-fA-F]{24})/terminate\b")
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,7 @@ def statuses(expected: Any) -> str:
 def _terminate_note(run: Run, path: str, body: Any, since: int) -> str:
     """For a terminate call of a drone this run holds: connected after all, and whether
     requestTermination reached it during the call."""
-    found = _TERMINATE.search(path)
+    found = TERMINATE_PATH.search(path)
     if found is None:
         return ""
     registration = found.group(1).lower()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from harness.outcome.results import fail
 from harness.scenario.context import DEFAULT_TIMEOUT, Run
 from harness.scenario.kinds.base import (
     ACTOR_NAME,
@@ -19,7 +20,6 @@ from harness.scenario.kinds.base import (
 )
 from harness.scenario.kinds.emit import check_ack
 from harness.scenario.model import Step
-from harness.scenario.results import fail
 from harness.sim import AckTimeout
 
 

@@ -7,10 +7,10 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from harness.outcome.results import fail
 from harness.scenario.context import Run
 from harness.scenario.kinds.base import DURATION, Canonical, StepKind
 from harness.scenario.model import Step
-from harness.scenario.results import fail
 
 RESTART_TIMEOUT = 30.0
 

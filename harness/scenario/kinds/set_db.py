@@ -16,11 +16,11 @@ from bson import ObjectId
 from pymongo.errors import PyMongoError
 
 from harness.errors import DatabaseError
+from harness.outcome.results import fail
 from harness.protocol import SEED_RUN_FIELD, Collection, DroneStatus, WorkOrderStatus, is_object_id
 from harness.scenario.context import Run
 from harness.scenario.kinds.base import UNSET, ErrorSink, StepKind
 from harness.scenario.model import Step
-from harness.scenario.results import fail
 
 REGISTRATION_STATUSES: Final = (DroneStatus.OFFLINE, DroneStatus.ONLINE, DroneStatus.BUSY)
 WORK_ORDER_STATUSES: Final = (WorkOrderStatus.PENDING, WorkOrderStatus.RUNNING,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import ScenarioTimeout
+from harness.outcome.results import fail
 from harness.scenario.context import DEFAULT_TIMEOUT, Run
 from harness.scenario.kinds import check_db, check_sessions
 from harness.scenario.kinds.base import (
@@ -21,7 +22,6 @@ from harness.scenario.kinds.base import (
     names,
 )
 from harness.scenario.model import Step
-from harness.scenario.results import fail
 
 POLL_INTERVAL = 0.05
 

@@ -21,7 +21,7 @@ from click.core import ParameterSource
 from click.decorators import FC
 from pymongo.asynchronous.database import AsyncDatabase
 
-from harness.cli_options import log_level_option, mongo_options
+from harness.commands.options import log_level_option, mongo_options
 from harness.errors import HarnessError, SpecError
 from seed.connect import open_database
 from seed.durations import format_duration, parse_duration

@@ -15,7 +15,7 @@ from typing import Any
 import click
 from pymongo import AsyncMongoClient
 
-from harness.cli_options import (
+from harness.commands.options import (
     admin_token_option,
     environment_from,
     log_level_option,

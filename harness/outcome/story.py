@@ -11,7 +11,7 @@ import itertools
 import json
 from typing import Any
 
-from harness.scenario.results import Failure, ScenarioResult, StepResult
+from harness.outcome.results import Failure, ScenarioResult, StepResult
 from harness.sim.history import Message
 
 LAST_MESSAGES = 8

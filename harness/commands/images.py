@@ -7,7 +7,7 @@ import time
 
 import click
 
-from harness.cli_options import log_level_option
+from harness.commands.options import log_level_option
 from harness.errors import EnvError
 from harness.images.build import (
     BASE_CHOICES,

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from harness.bench.suite import BenchOptions, markdown_table, run_bench
-from harness.cli_options import log_level_option
+from harness.commands.options import log_level_option
 from harness.load.config import LoadConfig, default_workers
 
 __all__ = ["bench_command"]

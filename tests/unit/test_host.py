@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.mongowire.cli import write_port_file
+from harness.host import write_port_file
 
 
 def test_write_port_file_replaces_atomically(tmp_path: Path) -> None:

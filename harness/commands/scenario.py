@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 from rich.text import Text
 
-from harness.cli_options import (
+from harness.commands.options import (
     environment_from,
     mongo_uri_option,
     relay_profile_option,
@@ -27,15 +27,15 @@ from harness.cli_options import (
 from harness.env import ENVIRONMENT_KINDS
 from harness.env.base import Environment
 from harness.errors import EnvError, ScenarioError
+from harness.outcome.results import ScenarioResult
+from harness.outcome.story import render_story
 from harness.protocol import SESSION_MAPS
 from harness.scenario.introspection import fetch_sessions
 from harness.scenario.loader import find_scenario_files, load_file, load_paths
 from harness.scenario.model import Scenario
-from harness.scenario.results import ScenarioResult
 from harness.scenario.runner import run_scenario
 from harness.scenario.schema import scenario_schema
 from harness.scenario.selection import select
-from harness.scenario.story import render_story
 
 log = logging.getLogger(__name__)
 

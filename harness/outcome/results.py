@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from harness.errors import ExpectationFailed
-from harness.scenario.invariants import Violation
-from harness.scenario.matchers import Mismatch
-from harness.scenario.model import Scenario, Source, Step
+from harness.outcome.findings import Mismatch, Violation
+from harness.outcome.shapes import ScenarioLike, SourceLike, StepLike
 from harness.sim.history import Message
 
 StepStatus = Literal["passed", "failed", "error", "skipped", "cancelled", "not-run"]
@@ -30,7 +29,7 @@ class Failure:
     kind: FailureKind
     message: str
     step: str | None = None
-    source: Source | None = None
+    source: SourceLike | None = None
     compared: bool = False
     expected: Any = None
     actual: Any = None
@@ -63,7 +62,7 @@ def fail(message: str, *, kind: FailureKind = "expectation", expected: Any = Non
 class StepResult:
     """The outcome of one step (and of its children for ``parallel``/``sequence``)."""
 
-    step: Step
+    step: StepLike
     status: StepStatus = "not-run"
     started: float = 0.0  # seconds since the scenario started
     duration: float = 0.0
@@ -81,7 +80,7 @@ class StepResult:
 class ScenarioResult:
     """Everything a run of one scenario produced."""
 
-    scenario: Scenario
+    scenario: ScenarioLike
     status: ScenarioStatus = "passed"
     duration: float = 0.0
     steps: list[StepResult] = field(default_factory=list)

@@ -15,11 +15,11 @@ from typing import Any
 
 import click
 
-from harness.cli_options import relay_settings_from, relay_tuning_options
+from harness.commands.options import relay_settings_from, relay_tuning_options
 from harness.env.database import DATABASE_CHOICES
 from harness.env.local import LocalEnvironment
-from harness.env.processes import pid_alive
 from harness.errors import EnvError
+from harness.host import pid_alive
 from harness.uri import mask_uri
 
 log = logging.getLogger(__name__)

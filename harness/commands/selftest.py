@@ -11,9 +11,10 @@ from typing import Any
 
 import click
 
-from harness.cli_options import database_option, log_level_option
+from harness.commands.options import database_option, log_level_option
 from harness.errors import ConfigError
-from harness.scenario import ScenarioResult, load_paths, render_story, select
+from harness.outcome import ScenarioResult, render_story
+from harness.scenario import load_paths, select
 from harness.selftest.matrix import (
     must_pass,
     render_grid,
