@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from harness.outcome.facts import Fact
 from harness.text import short
 
 __all__ = ["Mismatch", "Violation"]
@@ -23,6 +24,7 @@ class Violation:
     actor: str | None = None
     seqs: tuple[int, ...] = ()
     code: str = ""  # finer kind: missing, duplicate, order, phantom, registration, scope, ...
+    facts: tuple[Fact, ...] = ()  # what the message states, as data
 
     def __str__(self) -> str:
         return f"[{self.invariant}] {self.message}"

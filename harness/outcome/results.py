@@ -5,10 +5,12 @@ be rendered from them later.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from harness.errors import ExpectationFailed
+from harness.outcome.facts import Fact
 from harness.outcome.findings import Mismatch, Violation
 from harness.outcome.shapes import ScenarioLike, SourceLike, StepLike
 from harness.sim.history import Message
@@ -36,6 +38,7 @@ class Failure:
     mismatches: tuple[Mismatch, ...] = ()
     details: tuple[str, ...] = ()
     at: float | None = None  # seconds since the scenario started
+    facts: tuple[Fact, ...] = ()  # what the message states, as data
 
 
 class StepFailed(ExpectationFailed):
@@ -52,10 +55,13 @@ class StepSkipped(Exception):
 
 def fail(message: str, *, kind: FailureKind = "expectation", expected: Any = None,
          actual: Any = None, compared: bool = False, mismatches: tuple[Mismatch, ...] = (),
-         details: tuple[str, ...] | list[str] = ()) -> StepFailed:
-    """A ``StepFailed`` to raise from a step."""
+         details: tuple[str, ...] | list[str] = (),
+         facts: Iterable[Fact | None] = ()) -> StepFailed:
+    """A ``StepFailed`` to raise from a step; ``facts`` (None skipped) are what ``message``
+    states, as data."""
     return StepFailed(Failure(kind, message, compared=compared, expected=expected,
-                              actual=actual, mismatches=mismatches, details=tuple(details)))
+                              actual=actual, mismatches=mismatches, details=tuple(details),
+                              facts=tuple(f for f in facts if f is not None)))
 
 
 @dataclass

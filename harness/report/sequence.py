@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from harness.outcome.deliveries import Missed, pair
+from harness.outcome.facts import Fact
 from harness.outcome.results import ScenarioResult
 from harness.protocol import STREAM_EVENTS, TERMINATE_PATH, Event
 from harness.report.trace import ActorInfo, Trace, actor_infos
@@ -257,17 +258,14 @@ def _message_row(message: Message, t0: float, lost: Mapping[int, str]) -> Row:
     return replace(base, kind="marker", src=actor, style="note", label=short_ids(text)[:80])
 
 
-def _missing_row(failure_message: str, actors: Mapping[str, ActorInfo],
+def _missing_row(facts: Sequence[Fact], actors: Mapping[str, ActorInfo],
                  rows: Sequence[Row], t: float | None) -> Row | None:
-    """A relay -> actor arrow that never arrived, for a failing expect (when not explained)."""
-    found = re.match(r"^(\w+) never reached (.+?)(?: \(| within|:|;|$)", failure_message)
-    if not found:
+    """A relay -> actor arrow that never arrived, for a failure that establishes an event
+    never reached an actor (when a lost row does not already explain it)."""
+    missed = next((f for f in facts if f.kind == "never-reached" and f.actor in actors), None)
+    if missed is None or missed.actor is None or missed.event is None:
         return None
-    event, who = found.group(1), found.group(2)
-    target = next((n for n, info in actors.items()
-                   if who in (info.label, n) or info.label.startswith(who + " (")), None)
-    if target is None:
-        return None
+    event, target = missed.event, missed.actor
     if any(r.kind == "lost" and r.why.startswith(f"{event} never reached {target}")
            for r in rows):
         return None
@@ -347,13 +345,15 @@ def build_diagram(messages: Sequence[Message], actors: Mapping[str, ActorInfo], 
                   step_status: Mapping[str, str] | None = None,
                   failing_step: str | None = None,
                   failure_message: str | None = None,
+                  failure_facts: Sequence[Fact] = (),
                   failure_t: float | None = None) -> Diagram:
     """Lay out ``messages`` as lanes and rows.
 
     ``step_status`` maps a step title to its outcome; ``failing_step`` is the title of the
     step that failed (its band and rows are marked failing, up to ``failure_t``, seconds
     since the first step began, when given); ``failure_message`` is drawn as a failure row
-    where that step ended (or at the end).
+    where that step ended (or at the end), and an event its ``failure_facts`` say never
+    reached an actor as a missing arrow.
     """
     actors = dict(actors)
     for message in messages:
@@ -389,7 +389,7 @@ def build_diagram(messages: Sequence[Message], actors: Mapping[str, ActorInfo], 
         where = failure_at if failure_at is not None else len(rows)
         t = rows[where - 1].t if where and rows[where - 1].t is not None else None
         extra: list[Row] = []
-        missing = _missing_row(failure_message, actors, rows, t)
+        missing = _missing_row(failure_facts, actors, rows, t)
         if missing is not None:
             extra.append(missing)
         extra.append(Row("failure", name_ids(failure_message, actors), t=t, src=RELAY,
@@ -426,6 +426,7 @@ def diagram_of_result(result: ScenarioResult) -> Diagram:
     return build_diagram(result.history, actor_infos(result),
                          step_status={s.step.title: s.status for s in flat},
                          failing_step=failing, failure_message=message,
+                         failure_facts=failure.facts if failure else (),
                          failure_t=_failure_t(timed, failing))
 
 
@@ -440,7 +441,9 @@ def diagram_of_trace(trace: Trace) -> Diagram:
     message = failure.get("message") if failure else None
     if message is None and header.get("status") not in (None, "passed"):
         message = str(header.get("status"))
+    facts = [fact for raw in (failure.get("facts") or () if failure else ())
+             if isinstance(raw, dict) and (fact := Fact.from_json(raw)) is not None]
     return build_diagram(trace.messages, trace.actors,
                          step_status={str(s.get("title")): str(s.get("status")) for s in steps},
-                         failing_step=failing, failure_message=message,
+                         failing_step=failing, failure_message=message, failure_facts=facts,
                          failure_t=_failure_t(timed, failing))

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from harness.outcome.facts import Fact
 from harness.outcome.findings import Mismatch
+from harness.outcome.wording import sentence
 from harness.scenario.matchers import is_matcher
 from harness.text import short
 
@@ -82,9 +84,32 @@ def refusal_text(answer: Any) -> str:
     return f"refused {code!r}" + (f" ({message!r})" if message else "")
 
 
+def ack_kind(event: str, who: str, expected: Any, answer: Any) -> Fact | None:
+    """The ack of ``event`` was another answer than ``expected``: ok for a refusal, a
+    refusal for ok, or a refusal with another code; None otherwise."""
+    want, got = expected_kind(expected), answer_kind(answer)
+    codes = expected_codes(expected)
+    wanted_refusal = "refused " + " or ".join(repr(c) for c in codes) if codes else "a refusal"
+    shown: tuple[str, str] | None = None
+    if want == "ok" and got == "refused":
+        shown = "ok", refusal_text(answer)
+    elif want == "refused" and got == "ok":
+        shown = wanted_refusal, f"ok {short(answer)}"
+    elif got == "refused" and codes and answer.get("error") not in codes:
+        shown = wanted_refusal, refusal_text(answer)
+    if shown is None:
+        return None
+    error = answer.get("error") if got == "refused" else None
+    return Fact("ack-answer", event=event, who=who, expected=shown[0], got=shown[1],
+                want=want, have=got, error=None if error is None else str(error))
+
+
 def ack_headline(event: str, who: str, expected: Any, answer: Any,
                  mismatches: tuple[Mismatch, ...]) -> str:
     """One line naming how the ack of ``event`` sent by ``who`` differs from ``expected``."""
+    kind = ack_kind(event, who, expected, answer)
+    if kind is not None:
+        return sentence(kind)
     want, got = expected_kind(expected), answer_kind(answer)
     codes = expected_codes(expected)
     wanted_refusal = "refused " + " or ".join(repr(c) for c in codes) if codes else "a refusal"
@@ -93,12 +118,6 @@ def ack_headline(event: str, who: str, expected: Any, answer: Any,
         shown = "no payload" if answer is None else short(answer)
         wanted = {"ok": "ok", "refused": wanted_refusal}.get(want or "", "an ack object")
         return f"{head}: expected {wanted}, got {shown} (not an ack object)"
-    if want == "ok" and got == "refused":
-        return f"{head}: expected ok, got {refusal_text(answer)}"
-    if want == "refused" and got == "ok":
-        return f"{head}: expected {wanted_refusal}, got ok {short(answer)}"
-    if got == "refused" and codes and answer.get("error") not in codes:
-        return f"{head}: expected {wanted_refusal}, got {refusal_text(answer)}"
     first = f": {mismatches[0]}" if mismatches else ""
     more = f" (and {len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
     return f"{head} did not match{first}{more}"

@@ -3,12 +3,14 @@
 A failure that only says "nothing arrived" leaves a person guessing; these helpers find the
 relay's own answers about the same drone (a refusal in an IDE's ack, an HTTP error), note
 when the relay called a connected drone offline, and say whether a drone saw an event.
+Each is a ``Fact``; ``harness.outcome.wording`` words it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from harness.outcome.facts import Fact
 from harness.protocol import ErrorCode
 from harness.scenario.context import Run
 from harness.sim import Message, SimDrone
@@ -39,34 +41,36 @@ def received_since(run: Run, actor: str, event: str, since: int) -> bool:
                for m in run.history.messages[since:])
 
 
-def connected_note(run: Run, registration_id: Any, error: Any) -> str:
-    """``", but drone d0 (<id>) is connected as <sid>"`` when the relay answered an offline
-    error for a drone this run holds connected; else ``""``."""
+def connected_anyway(run: Run, registration_id: Any, error: Any) -> Fact | None:
+    """The relay answered an offline error for a drone this run holds connected."""
     name = drone_named(run, registration_id)
     if error not in OFFLINE_ERRORS or name is None:
-        return ""
+        return None
     drone = run.drone(name)
     if not drone.connected:
-        return ""
-    return f", but {run.label(name)} is connected as {drone.sid}"
+        return None
+    return Fact("connected-anyway", actor=name, role="drone", who=run.label(name),
+                registration=str(registration_id), error=str(error), sid=drone.sid)
 
 
-def gone_note(run: Run, registration_id: Any, error: Any) -> str:
-    """``", though drone d0 (<id>) is not connected"`` when the relay answered an error
-    other than an offline one for a drone of this run that has no connection; else ``""``."""
+def not_connected(run: Run, registration_id: Any, error: Any) -> Fact | None:
+    """The relay answered an error other than an offline one (or ok) for a drone of this
+    run that has no connection."""
     name = drone_named(run, registration_id)
     if name is None or error in OFFLINE_ERRORS or run.drone(name).connected:
-        return ""
-    return f", though {run.label(name)} is not connected"
+        return None
+    return Fact("not-connected", actor=name, role="drone", who=run.label(name),
+                registration=str(registration_id),
+                error=None if error is None else str(error))
 
 
-def never_reached(run: Run, registration_id: Any, event: str, since: int) -> str:
-    """``"; <event> never reached drone d0 (<id>)"`` when the drone bound to
-    ``registration_id`` did not receive ``event`` since ``since``; else ``""``."""
+def never_reached(run: Run, registration_id: Any, event: str, since: int) -> Fact | None:
+    """The drone bound to ``registration_id`` did not receive ``event`` since ``since``."""
     name = drone_named(run, registration_id)
     if name is None or received_since(run, name, event, since):
-        return ""
-    return f"; {event} never reached {run.label(name)}"
+        return None
+    return Fact("never-reached", event=event, actor=name, role="drone", who=run.label(name),
+                registration=str(registration_id))
 
 
 def relay_answers(run: Run, registration_id: str, since: int) -> list[tuple[str, str]]:
@@ -92,15 +96,21 @@ def relay_answers(run: Run, registration_id: str, since: int) -> list[tuple[str,
     return found[-_ANSWERS_SHOWN:]
 
 
-def instead(run: Run, name: str, since: int) -> str:
-    """``"; the relay answered ... instead"`` for drone actor ``name``, else ``""``."""
+def instead(run: Run, name: str, since: int) -> list[Fact]:
+    """What the relay answered about drone actor ``name`` since ``since`` (and that it is
+    connected, when it answered an offline error); empty for other actors."""
     actor = run.cast.actors.get(name)
     if not isinstance(actor, SimDrone):
-        return ""
+        return []
     answers = relay_answers(run, actor.registration_id, since)
     if not answers:
-        return ""
+        return []
     text = " and ".join(text for text, _ in answers)
-    offline = any(code in OFFLINE_ERRORS for _, code in answers)
-    note = f", though it is connected as {actor.sid}" if offline and actor.connected else ""
-    return f"; the relay answered {text} instead{note}"
+    facts = [Fact("relay-answered", actor=name, role="drone", who=run.label(name),
+                  registration=actor.registration_id, answer=text,
+                  error=answers[-1][1])]
+    offline = next((code for _, code in answers if code in OFFLINE_ERRORS), None)
+    if offline is not None and actor.connected:
+        facts.append(Fact("connected-anyway", actor=name, role="drone", who=run.label(name),
+                          registration=actor.registration_id, error=offline, sid=actor.sid))
+    return facts

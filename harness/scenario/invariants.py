@@ -31,7 +31,9 @@ from harness.outcome.deliveries import (
     answered,
     pair,
 )
+from harness.outcome.facts import Fact
 from harness.outcome.findings import Violation
+from harness.outcome.wording import sentence
 from harness.sim.history import Message
 from harness.text import short
 
@@ -187,9 +189,9 @@ def check_leaks(snapshot: Mapping[str, Any], ours: Mapping[str, str]) -> list[Vi
         keys = entry.get("keys", []) if isinstance(entry, Mapping) else []
         for key in keys:
             if str(key) in ours:
-                out.append(Violation("leaks", f"the relay's {name} map still holds {key} "
-                                     f"({ours[str(key)]}) after every client disconnected",
-                                     code="leak"))
+                holds = Fact("map-holds", map=name, key=str(key))
+                out.append(Violation("leaks", f"{sentence(holds)} ({ours[str(key)]}) after "
+                                     "every client disconnected", code="leak", facts=(holds,)))
     return out
 
 

@@ -284,5 +284,6 @@ def _judge(scenario: Scenario, violations: list[Violation], result: ScenarioResu
     if violations:
         more = f" (and {len(violations) - 1} more, below)" if len(violations) > 1 else ""
         result.status = "failed"
-        result.failure = Failure("invariant", f"{violations[0]}{more}", details=details[1:])
+        result.failure = Failure("invariant", f"{violations[0]}{more}", details=details[1:],
+                                 facts=tuple(f for v in violations for f in v.facts))
 

@@ -7,35 +7,55 @@ ran out ("nothing arrived in 5 s", "the scenario did not finish within its timeo
 names something unrelated does not count: it proves the pack noticed *something*, not that
 a person reading it would know what is broken.
 
-Each switch declares its diagnoses as regular expressions over the failure message; add one
+Each switch declares its diagnoses as facts a failure must carry (``harness.outcome.facts``:
+a failure's message is worded from them, so rewording it changes nothing here); add one
 here with every new switch in ``harness.settings.REGRESSIONS`` (``docs/selftest.md``).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from harness.errors import ConfigError
+from harness.outcome.facts import Fact, FactKind
+from harness.protocol import ErrorCode, Event
 from harness.settings import REGRESSIONS
 
-_ID = r"[0-9a-f]{24}"
-_DRONE = rf"drone \S+ \({_ID}\)"  # how the engine labels a drone actor: drone d0 (<id>)
-_FORWARDED = r"(?:requestSessionLock|releaseSessionLock|submitPrompt|requestTermination)"
-_INDEXES = r"(?:dronesByRegistration|codeSessionsByUser|codeSessionsByChatSession)"
+_FORWARDED = frozenset({Event.REQUEST_SESSION_LOCK, Event.RELEASE_SESSION_LOCK,
+                        Event.SUBMIT_PROMPT, Event.REQUEST_TERMINATION})
+_OFFLINE = frozenset({ErrorCode.DRONE_OFFLINE, ErrorCode.DRONE_DISCONNECTED})
+_INDEXES = frozenset({"dronesByRegistration", "codeSessionsByUser",
+                      "codeSessionsByChatSession"})
 
 
 @dataclass(frozen=True)
 class Clue:
-    """One way to name a problem: ``what`` it establishes, and the ``pattern`` saying it."""
+    """One way to name a problem: ``what`` it establishes, and the fact that says it: a
+    fact of ``kind`` whose fields hold one of the values given (any value when empty)."""
 
     what: str
-    pattern: str
+    kind: FactKind
+    events: frozenset[str] = frozenset()
+    errors: frozenset[str] = frozenset()
+    maps: frozenset[str] = frozenset()
+    role: str | None = None
+    want: str | None = None
+    have: str | None = None
 
-    def found_in(self, message: str) -> bool:
-        """True when ``message`` contains the clue."""
-        return re.search(self.pattern, message) is not None
+    def fits(self, fact: Fact) -> bool:
+        """True when ``fact`` is this clue."""
+        return fact.kind == self.kind \
+            and (not self.events or fact.event in self.events) \
+            and (not self.errors or fact.error in self.errors) \
+            and (not self.maps or fact.map in self.maps) \
+            and (self.role is None or fact.role == self.role) \
+            and (self.want is None or fact.want == self.want) \
+            and (self.have is None or fact.have == self.have)
+
+    def found_in(self, facts: Iterable[Fact]) -> bool:
+        """True when one of ``facts`` is this clue."""
+        return any(self.fits(fact) for fact in facts)
 
 
 @dataclass(frozen=True)
@@ -46,9 +66,11 @@ class Diagnosis:
     bug: str
     clues: tuple[Clue, ...]
 
-    def clue_in(self, message: str) -> Clue | None:
-        """The first clue ``message`` contains, or None (a generic or unrelated failure)."""
-        return next((clue for clue in self.clues if clue.found_in(message)), None)
+    def clue_in(self, facts: Iterable[Fact]) -> Clue | None:
+        """The first clue among a failure's ``facts``, or None (a generic or unrelated
+        failure)."""
+        facts = tuple(facts)
+        return next((clue for clue in self.clues if clue.found_in(facts)), None)
 
 
 DIAGNOSES: Mapping[str, Diagnosis] = {
@@ -57,30 +79,26 @@ DIAGNOSES: Mapping[str, Diagnosis] = {
         "lookups by registration, user or chat session id read the socket-id map, so "
         "connected drones look offline and nothing is forwarded",
         (
-            Clue("the relay called a connected drone offline",
-                 rf"drone-(?:offline|disconnected)\b.*, but {_DRONE} is connected as \S+"),
-            Clue("the relay called a connected drone offline",
-                 r"drone-(?:offline|disconnected)\b.* instead, though it is connected as \S+"),
-            Clue("an event for a drone never reached it",
-                 rf"{_FORWARDED} never reached {_DRONE}"),
+            Clue("the relay called a connected drone offline", "connected-anyway",
+                 errors=_OFFLINE),
+            Clue("an event for a drone never reached it", "never-reached", events=_FORWARDED,
+                 role="drone"),
         ),
     ),
     "no-termination-handler": Diagnosis(
         "no-termination-handler",
         "the relay never forwards requestTermination to the drone",
         (
-            Clue("requestTermination never reached the drone",
-                 rf"requestTermination never reached {_DRONE}"),
+            Clue("requestTermination never reached the drone", "never-reached",
+                 events=frozenset({Event.REQUEST_TERMINATION}), role="drone"),
         ),
     ),
     "stale-index-on-disconnect": Diagnosis(
         "stale-index-on-disconnect",
         "a disconnect removes the session from the primary map but not from the indexes",
         (
-            Clue("an index kept an entry after its client left",
-                 rf"the relay's {_INDEXES} map still holds {_ID}"),
-            Clue("the relay still routes to a drone that left",
-                 rf"(?:with|got refused) \S+ .*, though {_DRONE} is not connected"),
+            Clue("an index kept an entry after its client left", "map-holds", maps=_INDEXES),
+            Clue("the relay still routes to a drone that left", "not-connected"),
         ),
     ),
     "lock-retry-ok": Diagnosis(
@@ -88,12 +106,12 @@ DIAGNOSES: Mapping[str, Diagnosis] = {
         "a lock request that arrives while another waits for the drone's answer is answered "
         "ok although the drone never accepted it",
         (
-            Clue("the relay granted a lock it should have refused",
-                 r"the ack of requestSessionLock from .*: expected refused .*, got ok"),
+            Clue("the relay granted a lock it should have refused", "ack-answer",
+                 events=frozenset({Event.REQUEST_SESSION_LOCK}), want="refused", have="ok"),
         ),
     ),
 }
-"""Every switch of ``REGRESSIONS`` -> what a failure must say to have caught it."""
+"""Every switch of ``REGRESSIONS`` -> what a failure must establish to have caught it."""
 
 
 def diagnosis_of(switch: str) -> Diagnosis:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from harness.outcome.facts import Fact
 from harness.selftest.diagnoses import Diagnosis
 
 CLEAN = "clean"
@@ -32,6 +33,7 @@ class Outcome:
     status: Literal["passed", "failed", "error", "skipped"]
     reason: str = ""
     duration: float = 0.0
+    facts: tuple[Fact, ...] = ()  # what the failure established (harness.outcome.facts)
 
     @property
     def passed(self) -> bool:
@@ -169,7 +171,7 @@ class Matrix:
 def judge(run: Run, diagnosis: Diagnosis) -> SwitchVerdict:
     """The verdict on one switch's run."""
     catches = tuple(
-        Catch(o, clue.what if (clue := diagnosis.clue_in(o.reason)) else None)
+        Catch(o, clue.what if (clue := diagnosis.clue_in(o.facts)) else None)
         for o in run.outcomes if not o.passed)
     return SwitchVerdict(run, diagnosis, catches)
 

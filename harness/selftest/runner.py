@@ -38,7 +38,8 @@ class SelftestReport:
 def outcome_of(result: ScenarioResult) -> Outcome:
     """The matrix's view of one scenario result."""
     reason = result.failure.message if result.failure is not None else ""
-    return Outcome(result.scenario.id, result.status, reason, result.duration)
+    facts = result.failure.facts if result.failure is not None else ()
+    return Outcome(result.scenario.id, result.status, reason, result.duration, facts)
 
 
 def environment_factory(kind: str) -> EnvFactory:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.outcome.facts import Fact
 from harness.outcome.results import Failure, ScenarioResult, StepResult
 from harness.scenario.model import Scenario, Source, Step
 from harness.sim.history import Message
@@ -38,7 +39,8 @@ def stream(t: float, seq: int, event: str = "thinking") -> dict[str, Any]:
 
 
 def make_result(history: list[Message], *, failing: str | None = None,
-                message: str = "it broke", kind: str = "expectation") -> ScenarioResult:
+                message: str = "it broke", kind: str = "expectation",
+                facts: tuple[Fact, ...] = ()) -> ScenarioResult:
     """A result with steps taken from the history's step notes; ``failing`` names one."""
     steps: list[StepResult] = []
     notes = [m for m in history if m.direction == "note" and m.event == "step"]
@@ -53,7 +55,7 @@ def make_result(history: list[Message], *, failing: str | None = None,
     failure = None
     if failing:
         failure = Failure(kind, message, step=failing,  # type: ignore[arg-type]
-                          source=SOURCE)
+                          source=SOURCE, facts=facts)
         steps = [StepResult(s.step, s.status, s.started, s.duration,
                             failure if s.status == "failed" else None) for s in steps]
     scenario = Scenario("x", SOURCE, WorldSpec(), (), tuple(s.step for s in steps))

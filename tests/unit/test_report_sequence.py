@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from _report_results import REG, Recorder, make_result, stream
 
+from harness.outcome.facts import Fact
 from harness.report import sequence
 from harness.report.sequence import RELAY, diagram_of_result
 from harness.report.svg import render_svg
@@ -96,7 +97,9 @@ def test_stream_events_no_ide_received_are_lost_and_an_unexplained_expect_is_mis
     rec.add(0.2, "d0", "drone", "sent", "thinking", stream(0, 0))
     result = make_result(rec.messages, failing="step 1 (expect)",
                          message="droneStatus never reached ide ide (user "
-                                 "bbbbbbbbbbbbbbbbbbbbbbbb): nothing arrived in 5 s")
+                                 "bbbbbbbbbbbbbbbbbbbbbbbb): nothing arrived in 5 s",
+                         facts=(Fact("never-reached", event="droneStatus", actor="ide",
+                                     role="ide", who="ide ide"),))
     rows = diagram_of_result(result).rows
     (lost,) = [r for r in rows if r.kind == "lost"]
     assert lost.why == "thinking seq 0 never reached an IDE"

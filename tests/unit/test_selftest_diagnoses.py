@@ -1,55 +1,63 @@
-"""The "names the problem" classifier: real failure lines count, generic timeouts do not."""
+"""The "names the problem" classifier: failures that establish the bug count, generic
+timeouts and facts about something else do not. It reads facts, never message text."""
 
 from __future__ import annotations
 
 import pytest
 
 from harness.errors import ConfigError
+from harness.outcome.facts import Fact
 from harness.selftest import DIAGNOSES, diagnosis_of, undiagnosed
 from harness.settings import REGRESSIONS
 
 REG = "6b07e3c532c6e3709bd6ddce"
-USER = "6b07e3c532c6e3709bd6ddca"
 CHAT = "6b07e3d132c6e3709bd6de51"
+D0 = f"drone d0 ({REG})"
 
-# One-line reasons as the engine writes them (copied from selftest runs).
+# The facts behind failures copied from selftest runs (their messages in comments).
+# "the ack of requestSessionLock ...: expected ok, got refused 'drone-offline' (...), but
+#  drone d0 (<id>) is connected as aYa8u...; requestSessionLock never reached drone d0"
 OFFLINE_ACK = (
-    f"the ack of requestSessionLock from ide ide (user {USER}): expected ok, got refused "
-    f"'drone-offline' ('requestSessionLock: drone {REG} has no live connection'), but drone d0 "
-    f"({REG}) is connected as aYa8u_YNG9__HWS6AAAB; requestSessionLock never reached drone "
-    f"d0 ({REG})")
-DISCONNECTED_HTTP = (
-    f"POST /api/v1/drone/registration/{REG}/terminate answered 409 drone-disconnected "
-    f"('drone {REG} is registered online but has no live connection'), expected 200, but "
-    f"drone d0 ({REG}) is connected as 27ddAk49J63IWX7gAAA1")
+    Fact("ack-answer", event="requestSessionLock", who="ide ide", expected="ok",
+         got="refused 'drone-offline'", want="ok", have="refused", error="drone-offline"),
+    Fact("connected-anyway", actor="d0", role="drone", who=D0, registration=REG,
+         error="drone-offline", sid="aYa8u_YNG9__HWS6AAAB"),
+    Fact("never-reached", event="requestSessionLock", actor="d0", role="drone", who=D0,
+         registration=REG),
+)
+# "POST .../terminate answered 409 drone-disconnected (...), expected 200, but drone d0 ..."
+DISCONNECTED_HTTP = (Fact("connected-anyway", actor="d0", role="drone", who=D0,
+                          registration=REG, error="drone-disconnected", sid="27ddAk49J"),)
+# "requestSessionLock never reached drone d0 (...): nothing arrived in 0.5 s; the relay
+#  answered ... with drone-offline (...) instead, but drone d0 (...) is connected as Qc_9s..."
 EXPECT_WITH_ANSWER = (
-    f"requestSessionLock never reached drone d0 ({REG}): nothing arrived in 0.5 s; the relay "
-    f"answered requestSessionLock of ide ide (user {USER}) with drone-offline ('no live "
-    "connection') instead, though it is connected as Qc_9sXa3GSGBJHkKAAAr")
-NO_TERMINATION = (
-    f"POST /api/v1/drone/registration/{REG}/terminate answered 504 termination-timeout "
-    f"('drone {REG} did not acknowledge requestTermination within 5 s'), expected 200; "
-    f"requestTermination never reached drone d0 ({REG})")
-INDEX_LEAK = (
-    f"[leaks] the relay's codeSessionsByChatSession map still holds {CHAT} (a chat session "
-    "of this run) after every client disconnected (and 2 more, below)")
-WAITED_LEAK = f"the relay's dronesByRegistration map still holds {REG} (waited 5 s)"
-GONE = (
-    f"the ack of submitPrompt from ide ide (user {USER}): expected refused 'drone-offline', got "
-    f"refused 'not-locked' ('submitPrompt: drone {REG} is not locked by chat session {CHAT}'), "
-    f"though drone d0 ({REG}) is not connected")
+    Fact("never-reached", event="requestSessionLock", actor="d0", role="drone", who=D0),
+    Fact("relay-answered", actor="d0", role="drone", who=D0, registration=REG,
+         answer="requestSessionLock of ide ide with drone-offline", error="drone-offline"),
+    Fact("connected-anyway", actor="d0", role="drone", who=D0, registration=REG,
+         error="drone-offline", sid="Qc_9sXa3GSGBJHkKAAAr"),
+)
+SUBMIT_MISSED = (Fact("never-reached", event="submitPrompt", actor="d1", role="drone",
+                      who=f"drone d1 ({REG})"),)
+NO_TERMINATION = (Fact("never-reached", event="requestTermination", actor="d0", role="drone",
+                       who=D0, registration=REG),)
+INDEX_LEAK = (Fact("map-holds", map="codeSessionsByChatSession", key=CHAT),)
+WAITED_LEAK = (Fact("map-holds", map="dronesByRegistration", key=REG),)
+GONE = (Fact("ack-answer", event="submitPrompt", who="ide ide",
+             expected="refused 'drone-offline'", got="refused 'not-locked'", want="refused",
+             have="refused", error="not-locked"),
+        Fact("not-connected", actor="d0", role="drone", who=D0, registration=REG,
+             error="not-locked"))
+RETRY_OK = (Fact("ack-answer", event="requestSessionLock", who="ide ide",
+                 expected="refused 'drone-locked' or 'drone-rejected'", got='ok {"ok": true}',
+                 want="refused", have="ok"),)
 
-RETRY_OK = (  # copied from a run of locking/drone-timeout with --regress lock-retry-ok
-    f"the ack of requestSessionLock from ide ide (user {USER}): expected refused "
-    "'drone-locked' or 'drone-rejected', got ok {\"ok\": true}")
-
-GENERIC = [
-    f"thinking never reached ide ide (user {USER}): nothing arrived in 5 s",
-    "the scenario did not finish within its timeout of 60 s",
-    f"no ack for requestSessionLock reached ide ide (user {USER}) within 5 s",
-    f"POST /api/v1/drone/registration/{REG}/terminate answered 504, expected 200",
-    f"droneStatus reached ide ide (user {USER}) at +0.029 s, during a quiet period of 0.2 s",
-    f"registration {REG} has status 'online', expected busy (waited 5 s)",
+GENERIC: list[tuple[Fact, ...]] = [
+    (),  # "the scenario did not finish within its timeout of 60 s", "no ack ... within 5 s"
+    (Fact("never-reached", event="thinking", actor="ide", role="ide", who="ide ide"),),
+    (Fact("ack-answer", event="submitPrompt", who="ide ide", expected="ok",
+          got="refused 'not-locked'", want="ok", have="refused", error="not-locked"),),
+    (Fact("map-lacks", map="dronesByRegistration", key=REG),),
 ]
 
 
@@ -66,13 +74,12 @@ def test_a_switch_without_a_diagnosis_is_refused_by_name() -> None:
 
 
 @pytest.mark.parametrize(
-    ("switch", "message", "clue"),
+    ("switch", "facts", "clue"),
     [
         ("lookup-by-socket-id", OFFLINE_ACK, "the relay called a connected drone offline"),
         ("lookup-by-socket-id", DISCONNECTED_HTTP, "the relay called a connected drone offline"),
         ("lookup-by-socket-id", EXPECT_WITH_ANSWER, "the relay called a connected drone offline"),
-        ("lookup-by-socket-id", f"submitPrompt never reached drone d1 ({REG}): nothing arrived "
-                                "in 5 s", "an event for a drone never reached it"),
+        ("lookup-by-socket-id", SUBMIT_MISSED, "an event for a drone never reached it"),
         ("no-termination-handler", NO_TERMINATION, "requestTermination never reached the drone"),
         ("stale-index-on-disconnect", INDEX_LEAK, "an index kept an entry after its client left"),
         ("stale-index-on-disconnect", WAITED_LEAK, "an index kept an entry after its client left"),
@@ -80,34 +87,36 @@ def test_a_switch_without_a_diagnosis_is_refused_by_name() -> None:
         ("lock-retry-ok", RETRY_OK, "the relay granted a lock it should have refused"),
     ],
 )
-def test_a_message_that_names_the_problem_counts(switch: str, message: str, clue: str) -> None:
-    found = DIAGNOSES[switch].clue_in(message)
+def test_a_failure_that_establishes_the_problem_counts(switch: str, facts: tuple[Fact, ...],
+                                                       clue: str) -> None:
+    found = DIAGNOSES[switch].clue_in(facts)
     assert found is not None and found.what == clue
 
 
-@pytest.mark.parametrize("message", GENERIC)
+@pytest.mark.parametrize("facts", GENERIC)
 @pytest.mark.parametrize("switch", REGRESSIONS)
-def test_a_generic_failure_names_no_switch(switch: str, message: str) -> None:
-    assert DIAGNOSES[switch].clue_in(message) is None
+def test_a_generic_failure_names_no_switch(switch: str, facts: tuple[Fact, ...]) -> None:
+    assert DIAGNOSES[switch].clue_in(facts) is None
 
 
 @pytest.mark.parametrize(
-    ("switch", "message"),
+    ("switch", "facts"),
     [
-        # the right words about the wrong thing
+        # the right facts about the wrong thing
         ("no-termination-handler", OFFLINE_ACK),
         ("stale-index-on-disconnect", NO_TERMINATION),
         ("lookup-by-socket-id", INDEX_LEAK),
         # the primary map is not an index: a socket left there is another bug
-        ("stale-index-on-disconnect",
-         "[leaks] the relay's sessions map still holds abcdefabcdefabcdefabcdef"),
+        ("stale-index-on-disconnect", (Fact("map-holds", map="sessions", key=REG),)),
         # offline, and the drone really is not connected: no bug named
-        ("lookup-by-socket-id",
-         f"the ack of submitPrompt from ide ide (user {USER}): expected ok, got refused "
-         f"'drone-offline' ('drone {REG} has no live connection')"),
-        # a drone named without its registration id is not identified
-        ("no-termination-handler", "requestTermination never reached drone d0: nothing"),
+        ("lookup-by-socket-id", (Fact("ack-answer", event="submitPrompt", who="ide ide",
+                                      expected="ok", got="refused 'drone-offline'",
+                                      want="ok", have="refused", error="drone-offline"),)),
+        # requestTermination never reached an IDE: not the drone's handler
+        ("no-termination-handler", (Fact("never-reached", event="requestTermination",
+                                         actor="ide", role="ide", who="ide ide"),)),
     ],
 )
-def test_a_message_about_something_else_does_not_count(switch: str, message: str) -> None:
-    assert DIAGNOSES[switch].clue_in(message) is None
+def test_a_failure_about_something_else_does_not_count(switch: str,
+                                                       facts: tuple[Fact, ...]) -> None:
+    assert DIAGNOSES[switch].clue_in(facts) is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from harness.outcome.facts import Fact
 from harness.selftest import DIAGNOSES, Matrix, Outcome, Run, build_matrix, junit_tree
 from harness.selftest.matrix import render_grid, render_reasons, render_verdict, short_id
 
@@ -14,6 +15,11 @@ NAMED = f"POST /x answered 504 termination-timeout; requestTermination never rea
         f"d0 ({REG})"
 LEAK = f"[leaks] the relay's dronesByRegistration map still holds {REG} (registration)"
 GENERIC = "the scenario did not finish within its timeout of 60 s"
+FACTS = {  # what the failures above establish
+    NAMED: (Fact("never-reached", event="requestTermination", actor="d0", role="drone",
+                 who=f"drone d0 ({REG})", registration=REG),),
+    LEAK: (Fact("map-holds", map="dronesByRegistration", key=REG),),
+}
 
 
 def ok(scenario: str) -> Outcome:
@@ -21,7 +27,7 @@ def ok(scenario: str) -> Outcome:
 
 
 def failed(scenario: str, reason: str) -> Outcome:
-    return Outcome(scenario, "failed", reason, 1.0)
+    return Outcome(scenario, "failed", reason, 1.0, FACTS.get(reason, ()))
 
 
 def matrix(clean: tuple[Outcome, ...], **runs: tuple[Outcome, ...] | str) -> Matrix:

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.outcome.facts import Fact
 from harness.outcome.results import StepSkipped, fail
+from harness.outcome.wording import sentence
 from harness.scenario.context import Run
 from harness.scenario.introspection import fetch_sessions
 from harness.scenario.kinds.base import UNSET, StepKind, convert
@@ -31,8 +33,9 @@ def parse_spec(raw: Mapping[str, Any]) -> SessionsSpec:
                         lacks=tuple(raw.get("lacks", ())), size=raw.get("size", UNSET))
 
 
-async def sessions_problem(run: Run, spec: SessionsSpec) -> str | None:
-    """None when the maps match ``spec``, else what is wrong; raises ``StepSkipped``."""
+async def sessions_problem(run: Run, spec: SessionsSpec) -> tuple[str, Fact | None] | None:
+    """None when the maps match ``spec``, else what is wrong (and the fact it states);
+    raises ``StepSkipped``."""
     snapshot = await fetch_sessions(run.env.relay_url, run.env.admin_token)
     if snapshot.refused:
         raise fail(f"cannot check the relay's session maps: {snapshot.reason}", kind="error")
@@ -44,14 +47,17 @@ async def sessions_problem(run: Run, spec: SessionsSpec) -> str | None:
         raise StepSkipped(snapshot.missing(name))
     for key in run.render(list(spec.has)):
         if str(key) not in keys:
-            return f"the relay's {name} map lacks {key} (keys: {', '.join(keys) or 'none'})"
+            lacks = Fact("map-lacks", map=name, key=str(key))
+            return f"{sentence(lacks)} (keys: {', '.join(keys) or 'none'})", lacks
     for key in run.render(list(spec.lacks)):
         if str(key) in keys:
-            return f"the relay's {name} map still holds {key}"
+            holds = Fact("map-holds", map=name, key=str(key))
+            return sentence(holds), holds
     if spec.size is not UNSET:
         result = match(run.render(spec.size), snapshot.size(name))
         if not result:
-            return f"the relay's {name} map has size {snapshot.size(name)}: {result.mismatches[0]}"
+            return (f"the relay's {name} map has size {snapshot.size(name)}: "
+                    f"{result.mismatches[0]}", None)
     return None
 
 
@@ -59,7 +65,7 @@ async def check_sessions(run: Run, step: Step) -> None:
     """Check the relay's session maps once (skipped without introspection)."""
     problem = await sessions_problem(run, step.args)
     if problem:
-        raise fail(problem)
+        raise fail(problem[0], facts=[problem[1]])
 
 
 KINDS = (

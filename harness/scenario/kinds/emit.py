@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.outcome.facts import Fact
 from harness.outcome.results import fail
+from harness.outcome.wording import notes
 from harness.protocol import IDE_EVENTS
 from harness.scenario import hints
-from harness.scenario.acks import ack_headline, answer_kind
+from harness.scenario.acks import ack_headline, ack_kind, answer_kind
 from harness.scenario.context import DEFAULT_TIMEOUT, Run
 from harness.scenario.kinds.base import ACTOR_NAME, DURATION, MATCHER, SOCKET, UNSET, StepKind
 from harness.scenario.matchers import match
@@ -58,22 +60,22 @@ async def emit(run: Run, step: Step) -> None:
 
 
 def _drone_side(run: Run, event: str, answer: dict[str, Any], payload: Any,
-                since: int | None) -> str:
+                since: int | None) -> list[Fact | None]:
     """What the refusal means for the drone named in ``payload``: connected after all (and
     then whether the forwarded event reached it; IDE events keep their name on the drone),
     or gone although the relay answered as if it were there."""
     if not isinstance(payload, dict) or "registrationId" not in payload:
-        return ""
+        return []
     registration = payload["registrationId"]
     name = hints.drone_named(run, registration)
     if name is None:
-        return ""
+        return []
     if not run.drone(name).connected:
-        return hints.gone_note(run, registration, answer.get("error"))
-    note = hints.connected_note(run, registration, answer.get("error"))
+        return [hints.not_connected(run, registration, answer.get("error"))]
+    facts = [hints.connected_anyway(run, registration, answer.get("error"))]
     if event in IDE_EVENTS and since is not None:
-        note += hints.never_reached(run, registration, event, since)
-    return note
+        facts.append(hints.never_reached(run, registration, event, since))
+    return facts
 
 
 def check_ack(run: Run, name: str, event: str, expected: Any, answer: Any,
@@ -81,11 +83,14 @@ def check_ack(run: Run, name: str, event: str, expected: Any, answer: Any,
     """Match an ack; a refusal that does not match says what the drone side shows."""
     result = match(expected, answer)
     if not result:
-        headline = ack_headline(event, run.label(name), expected, answer, result.mismatches)
+        who = run.label(name)
+        kind = ack_kind(event, who, expected, answer)
+        headline = ack_headline(event, who, expected, answer, result.mismatches)
+        facts: list[Fact | None] = [kind]
         if answer_kind(answer) == "refused":
-            headline += _drone_side(run, event, answer, payload, since)
-        raise fail(headline, compared=True, expected=expected, actual=answer,
-                   mismatches=result.mismatches)
+            facts += _drone_side(run, event, answer, payload, since)
+        raise fail(headline + notes(facts[1:]), compared=True, expected=expected,
+                   actual=answer, mismatches=result.mismatches, facts=facts)
     run.capture(result)
 
 

@@ -7,7 +7,9 @@ import asyncio
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from harness.outcome.facts import Fact
 from harness.outcome.results import Failure, StepFailed, fail
+from harness.outcome.wording import notes, sentence
 from harness.scenario import hints
 from harness.scenario.context import DEFAULT_TIMEOUT, Run
 from harness.scenario.kinds.base import (
@@ -23,7 +25,7 @@ from harness.scenario.kinds.base import (
 )
 from harness.scenario.matchers import MatchResult, match
 from harness.scenario.model import Step
-from harness.sim import Message
+from harness.sim import Message, SimDrone
 
 _SHOWN = 12  # messages listed in a failure
 
@@ -195,13 +197,14 @@ def _expect_failure(run: Run, name: str, start: int, events: list[tuple[str, Any
                     f"payload did not match (waited {timeout:g} s)", compared=True,
                     expected=payload, actual=message.payload, mismatches=result.mismatches,
                     details=details)
+    actor = run.cast.actors.get(name)
+    missed = Fact("never-reached", event=event, actor=name, who=who,
+                  role="drone" if isinstance(actor, SimDrone) else "ide")
     answered = hints.instead(run, name, start)
-    if later:
-        return fail(f"{event} never reached {who}{of} within {timeout:g} s; "
-                    f"{len(later)} other event(s) arrived instead{answered}", kind="timeout",
-                    expected=payload, details=details)
-    return fail(f"{event} never reached {who}{of}: nothing arrived in {timeout:g} s{answered}",
-                kind="timeout", expected=payload, details=details)
+    arrived = f" within {timeout:g} s; {len(later)} other event(s) arrived instead" if later \
+        else f": nothing arrived in {timeout:g} s"
+    return fail(f"{sentence(missed)}{of}{arrived}{notes(answered)}", kind="timeout",
+                expected=payload, details=details, facts=[missed, *answered])
 
 
 def _misplaced(run: Run, name: str, start: int, after: int, event: str,

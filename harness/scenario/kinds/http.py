@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.outcome.facts import Fact
 from harness.outcome.results import fail
+from harness.outcome.wording import notes
 from harness.protocol import TERMINATE_PATH, Event
 from harness.scenario import hints
 from harness.scenario.context import Run
@@ -54,8 +56,9 @@ async def http(run: Run, step: Step) -> None:
     answered = f"{result.status} {error}" if error else str(result.status)
     what = f"answered {answered}, expected {statuses(expected.get('status'))}" if status_wrong \
         else f"answered {answered} with a body that did not match"
-    raise fail(f"{method} {path} {what}{_terminate_note(run, path, result.body, since)}",
-               compared=True, expected=expected, actual=actual, mismatches=outcome.mismatches)
+    facts = _terminate_facts(run, path, result.body, since)
+    raise fail(f"{method} {path} {what}{notes(facts)}", compared=True, expected=expected,
+               actual=actual, mismatches=outcome.mismatches, facts=facts)
 
 
 def statuses(expected: Any) -> str:
@@ -66,22 +69,22 @@ def statuses(expected: Any) -> str:
     return str(expected)
 
 
-def _terminate_note(run: Run, path: str, body: Any, since: int) -> str:
+def _terminate_facts(run: Run, path: str, body: Any, since: int) -> list[Fact | None]:
     """For a terminate call of a drone this run holds: connected after all, and whether
     requestTermination reached it during the call."""
     found = TERMINATE_PATH.search(path)
     if found is None:
-        return ""
+        return []
     registration = found.group(1).lower()
     error = body.get("error") if isinstance(body, dict) else None
     name = hints.drone_named(run, registration)
     if name is None:
-        return ""
+        return []
     if not run.drone(name).connected and not hints.received_since(
             run, name, Event.REQUEST_TERMINATION, since):
-        return hints.gone_note(run, registration, error)
-    return hints.connected_note(run, registration, error) + \
-        hints.never_reached(run, registration, Event.REQUEST_TERMINATION, since)
+        return [hints.not_connected(run, registration, error)]
+    return [hints.connected_anyway(run, registration, error),
+            hints.never_reached(run, registration, Event.REQUEST_TERMINATION, since)]
 
 
 KINDS = (

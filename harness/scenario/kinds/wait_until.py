@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import ScenarioTimeout
+from harness.outcome.facts import Fact
 from harness.outcome.results import fail
 from harness.scenario.context import DEFAULT_TIMEOUT, Run
 from harness.scenario.kinds import check_db, check_sessions
@@ -77,14 +78,15 @@ async def wait_until(run: Run, step: Step) -> None:
         return
     sessions = args.sessions
     assert sessions is not None
-    problem: list[str | None] = [None]
+    problem: list[tuple[str, Fact | None] | None] = [None]
 
     async def sessions_ready() -> bool:
         problem[0] = await check_sessions.sessions_problem(run, sessions)
         return problem[0] is None
 
     if not await _poll(sessions_ready, timeout):
-        raise fail(f"{problem[0]} (waited {timeout:g} s)", kind="timeout")
+        text, fact = problem[0] or ("", None)
+        raise fail(f"{text} (waited {timeout:g} s)", kind="timeout", facts=[fact])
 
 
 def _check(args: Mapping[str, Any], error: ErrorSink) -> None:
