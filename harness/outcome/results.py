@@ -39,6 +39,7 @@ class Failure:
     details: tuple[str, ...] = ()
     at: float | None = None  # seconds since the scenario started
     facts: tuple[Fact, ...] = ()  # what the message states, as data
+    used_at: tuple[SourceLike, ...] = ()  # the uses of step groups it is in, innermost first
 
 
 class StepFailed(ExpectationFailed):

@@ -45,7 +45,8 @@ def failure_lines(failure: Failure) -> list[str]:
     if failure.step or failure.source:
         where = ", ".join(str(p) for p in (failure.step, failure.source) if p)
         when = f" at +{failure.at:.3f} s" if failure.at is not None else ""
-        lines.append(f"at {where}{when}")
+        used = "".join(f", in the step group used at {s}" for s in failure.used_at)
+        lines.append(f"at {where}{used}{when}")
     lines.append(failure.message)
     if failure.compared:
         lines += ["", *side_by_side(failure.expected, failure.actual)]

@@ -28,6 +28,7 @@ def header_lines(trace: Trace) -> list[str]:
     failure = head.get("failure")
     if failure:
         where = ", ".join(str(p) for p in (failure.get("step"), failure.get("source")) if p)
+        where += "".join(f", in the step group used at {s}" for s in failure.get("used_at") or ())
         lines.append(f"failed at {where}: {failure.get('message')}" if where
                      else f"failed: {failure.get('message')}")
     return lines

@@ -74,7 +74,8 @@ def _failure_json(failure: Failure | None) -> dict[str, Any] | None:
         return None
     return {"kind": failure.kind, "message": failure.message, "step": failure.step,
             "source": str(failure.source) if failure.source else None, "at": failure.at,
-            "facts": [fact.to_json() for fact in failure.facts]}
+            "facts": [fact.to_json() for fact in failure.facts],
+            "used_at": [str(s) for s in failure.used_at]}
 
 
 def header_of(result: ScenarioResult, *, run_title: str = "") -> dict[str, Any]:

@@ -273,7 +273,7 @@ class _Builder:
         group = self.expansion.groups.get(file)
         if group is None:
             try:
-                group = read_group(group_name, file)
+                group = read_group(group_name, _shown_path(file))
             except ScenarioError as exc:
                 self.errors += [line + note for line in str(exc).splitlines()]
                 return ()
@@ -397,6 +397,15 @@ class _Builder:
                                     self.variables)
                 except ValueError as exc:
                     self.error(path, str(exc))
+
+
+def _shown_path(file: Path) -> Path:
+    """``file`` relative to the working directory when it is below it (as users name
+    scenario files), else as it is."""
+    try:
+        return file.relative_to(Path.cwd())
+    except ValueError:
+        return file
 
 
 def _expand(value: Any, pattern: KeyPath) -> Iterator[tuple[KeyPath, Any]]:

@@ -76,7 +76,8 @@ async def execute(run: Run, step: Step) -> StepResult:
         result.duration = time.monotonic() - began
     if result.failure is not None and result.failure.step is None:
         result.failure = dataclasses.replace(result.failure, step=step.title,
-                                             source=step.source, at=run.elapsed())
+                                             source=step.source, at=run.elapsed(),
+                                             used_at=step.used_at)
     return result
 
 

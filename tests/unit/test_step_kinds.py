@@ -91,3 +91,64 @@ def test_an_error_in_a_shorthand_is_reported_where_it_was_written() -> None:
     lines = str(caught.value).splitlines()
     assert lines[0].startswith("x.scenario.yaml:6: step 1 (connect): no actor named 'nobody'")
     assert lines[1].startswith("x.scenario.yaml:10: step 2 (expect), field payload.status")
+
+
+PROBE = '''
+"""A step kind written for the test: one module, nothing else touched."""
+from dataclasses import dataclass
+
+from harness.scenario.kinds.base import ACTOR_NAME, SOCKET, StepKind
+
+
+@dataclass(frozen=True)
+class ProbeArgs:
+    actor: str
+    times: int = 1
+
+
+async def probe(run, step):
+    run.templates.captures["probed"] = step.args.times
+
+
+KINDS = (StepKind(name="probe", summary="Probe.", reference="`actor`, `times`",
+                  schema={"type": "object", "required": ["actor"],
+                          "additionalProperties": False,
+                          "properties": {"actor": ACTOR_NAME, "times": {"type": "integer"}}},
+                  args=ProbeArgs, handler=probe, actors={"actor": SOCKET}),)
+'''
+
+SCENARIO = '''
+name: s
+actors: {ide: {ide: {}}, d0: {drone: 0}}
+steps:
+  - probe: {actor: d0, times: 2}
+  - probe: {actor: nobody}
+'''
+
+
+def test_a_new_step_kind_is_one_new_module(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    shutil.copytree(root / "harness", tmp_path / "harness")
+    shutil.copytree(root / "seed", tmp_path / "seed")
+    (tmp_path / "harness" / "scenario" / "kinds" / "probe.py").write_text(PROBE, "utf-8")
+    (tmp_path / "x.scenario.yaml").write_text(SCENARIO, "utf-8")
+    check = (
+        "from harness.scenario.schema import scenario_schema\n"
+        "from harness.scenario.kinds import reference_table\n"
+        "from harness.scenario.loader import load_file\n"
+        "from pathlib import Path\n"
+        "assert 'probe' in scenario_schema()['$defs']['step']['properties']\n"
+        "assert '| `probe` | `actor`, `times` |' in reference_table()\n"
+        "try:\n"
+        "    load_file(Path('x.scenario.yaml'))\n"
+        "except Exception as exc:\n"
+        "    print(exc)\n")
+    done = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True,
+                          text=True, env={"PYTHONPATH": str(tmp_path)}, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ("x.scenario.yaml:6: step 2 (probe), field actor: no actor "
+                                   "named 'nobody'; allowed: ide, d0")
