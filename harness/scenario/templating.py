@@ -45,6 +45,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import ScenarioError
+from harness.scenario.actorrefs import (
+    LIVE_FIELDS,
+    PER_USER,
+    actor_field,
+    check_spec_indexes,
+    count,
+    seeded_path,
+)
 from harness.scenario.model import ActorSpec
 from harness.settings import RelayTimeouts
 from seed.world import (
@@ -66,33 +74,14 @@ _COLLECTIONS: dict[str, type[Any]] = {
     "users": SeededUser, "providers": SeededProvider, "projects": SeededProject,
     "chat_sessions": SeededChatSession, "drones": SeededDrone,
 }
-_PER_USER = ("drones", "chat_sessions", "projects", "providers")
 ACTOR_FIELDS = ("name", "sid", "user_id", "registration_id", "token")
 # The unknown-name message lists these only: tests/unit/test_scenario_loader.py pins it.
-_HINTED_ROOTS = (*_COLLECTIONS, "run_id", "capture", "actors", "relay")
-ROOTS = (*_HINTED_ROOTS, "vars")
+ROOTS = (*_COLLECTIONS, "run_id", "capture", "actors", "relay", "vars")
 RESERVED_NAMES: tuple[str, ...] = ROOTS
 """Names an actor may not take: ``${<name>...}`` would read the root instead."""
 RELAY_FIELDS = RelayTimeouts.names()
 _TERM = r"(?:\d+(?:\.\d+)?|\$\{[^}]*\})"
 _DURATION = re.compile(rf"\s*{_TERM}(?:\s*\+\s*{_TERM})*\s*")
-
-# What ``${<actor>.<field>}`` reads, by actor type: seeded values (from the world and the
-# actor's declaration, known before anything connects), then live ones (``ActorRef``).
-_SEEDED_FIELDS: dict[str, tuple[str, ...]] = {
-    "drone": ("id", "token", "hostname", "user"),
-    "ide": ("user", "chat_session", "token"),
-    "http": ("user", "token"),
-}
-_LIVE_FIELDS: dict[str, tuple[str, ...]] = {
-    "drone": ("sid", "user_id", "registration_id"),
-    "ide": ("sid", "user_id"),
-    "http": (),
-}
-ACTOR_REF_FIELDS: dict[str, tuple[str, ...]] = {
-    kind: (*_SEEDED_FIELDS[kind], *_LIVE_FIELDS[kind]) for kind in _SEEDED_FIELDS
-}
-"""The fields ``${<actor>.<field>}`` reads, by actor type."""
 
 Part = str | int
 Actors = Mapping[str, ActorSpec] | set[str]
@@ -217,18 +206,18 @@ def _check(expr: str, spec: WorldSpec, captures: set[str] | None, actors: Actors
         return
     if root not in actors:
         raise ValueError(f"${{{expr}}}: unknown name {root!r}; use one of "
-                         f"{', '.join(_HINTED_ROOTS)}")
+                         f"{', '.join(ROOTS)} or an actor's name ({', '.join(sorted(actors))})")
     if not isinstance(actors, Mapping):
         if not parts or not isinstance(parts[0], str):
             raise ValueError(f"${{{expr}}}: write {root}.<field>")
         return
     actor = actors[root]
-    field = _actor_field(expr, actor, parts)
+    field = actor_field(expr, actor, parts)
     if field == "token" and actor.token is not None:
         _check_nested(f"{root}.token", actor.token, chain, spec, captures, actors, variables)
-    elif field not in _LIVE_FIELDS[actor.type]:
-        _check_spec_indexes(expr, actor, field, spec)
-        world_root, world_parts = _seeded_path(actor, field, parts[1:], None)
+    elif field not in LIVE_FIELDS[actor.type]:
+        check_spec_indexes(expr, actor, field, spec)
+        world_root, world_parts = seeded_path(actor, field, parts[1:], None)
         _check_collection(expr, world_root, world_parts, spec, per_user=False)
 
 
@@ -263,102 +252,6 @@ def _var_name(expr: str, parts: tuple[Part, ...], variables: Mapping[str, Any]) 
     return parts[0]
 
 
-def _actor_field(expr: str, actor: ActorSpec, parts: tuple[Part, ...]) -> str:
-    """The field ``${<actor>.<field>...}`` reads; raises ``ValueError`` with a hint."""
-    name, kind = actor.name, actor.type
-    fields = ACTOR_REF_FIELDS[kind]
-    article = "an" if kind in ("ide", "http") else "a"
-    if not parts or not isinstance(parts[0], str):
-        raise ValueError(f"${{{expr}}}: write {name}.<field>; {article} {kind} actor has "
-                         f"fields {', '.join(fields)}")
-    field = parts[0]
-    if field not in fields:
-        if field == "id" and kind != "drone":
-            also = f" or ${{{name}.chat_session.id}}" if kind == "ide" else ""
-            hint = f"write ${{{name}.user.id}}{also}"
-        elif field in (*_user_fields(), *_PER_USER):
-            hint = f"write ${{{name}.user.{expr.strip()[len(name) + 1:]}}}"
-        else:
-            hint = f"it has fields {', '.join(fields)}"
-        raise ValueError(f"${{{expr}}}: {article} {kind} actor has no {field}; {hint}")
-    if field not in ("user", "chat_session") and len(parts) > 1:
-        raise ValueError(f"${{{expr}}}: {name}.{field} has no fields")
-    if field in ("user", "chat_session") and len(parts) == 1:
-        raise ValueError(f"${{{expr}}}: write {name}.{field}.<field>")
-    return field
-
-
-def _user_fields() -> list[str]:
-    return [f.name for f in dataclasses.fields(SeededUser)]
-
-
-def _chat_session_index(actor: ActorSpec) -> int:
-    # ``chat_session`` is a newer ActorSpec field; read it so older specs work too.
-    index = getattr(actor, "chat_session", None)
-    return 0 if index is None else int(index)
-
-
-def _check_spec_indexes(expr: str, actor: ActorSpec, field: str, spec: WorldSpec) -> None:
-    """The indexes in the actor's declaration that ``field`` depends on are in range."""
-    name = actor.name
-    if actor.type == "drone" and actor.user is None:
-        index = actor.drone or 0
-        if index >= spec.drones:
-            raise ValueError(f"${{{expr}}}: actor {name} is drone {index}, out of range; the "
-                             f"world has {spec.drones} drones ({_range(spec.drones)})")
-        return
-    user = 0 if actor.type == "ide" and actor.user is None else actor.user
-    if user is None:
-        raise ValueError(f"${{{expr}}}: actor {name} has no user; declare it as "
-                         f"{{http: {{user: <index>}}}} to read its user or token")
-    if user >= spec.users:
-        raise ValueError(f"${{{expr}}}: actor {name} is user {user}, out of range; the "
-                         f"world has {spec.users} users ({_range(spec.users)})")
-    if actor.type == "drone":
-        index = actor.drone or 0
-        if index >= spec.drones_per_user:
-            raise ValueError(f"${{{expr}}}: actor {name} is drone {index} of user {user}, "
-                             f"out of range; each user has {spec.drones_per_user} drones "
-                             f"({_range(spec.drones_per_user)})")
-    if field == "chat_session":
-        index = _chat_session_index(actor)
-        count = _count(spec, "chat_sessions", per_user=True)
-        if index >= count:
-            raise ValueError(f"${{{expr}}}: actor {name} works on chat session {index} of "
-                             f"its user, out of range; each user has {count} chat_sessions "
-                             f"({_range(count)})")
-
-
-def _range(size: int) -> str:
-    return "none" if size == 0 else "index 0" if size == 1 else f"indexes 0 to {size - 1}"
-
-
-def _seeded_path(actor: ActorSpec, field: str, rest: tuple[Part, ...],
-                 world: World | None) -> tuple[str, tuple[Part, ...]]:
-    """The world reference a seeded actor field stands for: ``d0.user.email`` is
-    ``users[<its owner>].email``. Without a world (load time) a global drone's owner is
-    taken as user 0: every user has the same counts, so the check is the same."""
-    if actor.type == "drone" and field != "user":
-        if actor.user is None:
-            return "drones", (actor.drone or 0, field)
-        return "users", (actor.user, "drones", actor.drone or 0, field)
-    user = _user_index(actor, world)
-    if field == "chat_session":
-        return "users", (user, "chat_sessions", _chat_session_index(actor), *rest)
-    if field == "token":
-        return "users", (user, "token")
-    return "users", (user, *rest)
-
-
-def _user_index(actor: ActorSpec, world: World | None) -> int:
-    if actor.type == "drone" and actor.user is None:
-        if world is None:
-            return 0
-        owner = world.drones[actor.drone or 0].user_id
-        return next(i for i, user in enumerate(world.users) if user.id == owner)
-    return actor.user or 0  # an http actor without a user failed _check_spec_indexes
-
-
 def _check_relay(expr: str, parts: tuple[Part, ...]) -> None:
     if len(parts) != 1 or parts[0] not in RELAY_FIELDS:
         raise ValueError(f"${{{expr}}}: write relay.<name>, one of {', '.join(RELAY_FIELDS)}")
@@ -384,30 +277,21 @@ def check_duration(value: Any) -> None:
         _check_relay(match.group(1), parts)
 
 
-def _count(spec: WorldSpec, name: str, per_user: bool) -> int:
-    if not per_user:
-        return int(getattr(spec, name))
-    per = {"users": 1, "drones": spec.drones_per_user, "projects": spec.projects_per_user,
-           "providers": spec.providers_per_user,
-           "chat_sessions": spec.projects_per_user * spec.chat_sessions_per_project}
-    return per[name]
-
-
 def _check_collection(expr: str, name: str, parts: tuple[Part, ...], spec: WorldSpec,
                       per_user: bool) -> None:
     if len(parts) < 2 or not isinstance(parts[0], int):
         raise ValueError(f"${{{expr}}}: write {name}[<index>].<field>")
-    size = _count(spec, name, per_user)
+    size = count(spec, name, per_user)
     if parts[0] >= size:
         whose = "each user has" if per_user else "the world has"
         raise ValueError(f"${{{expr}}}: index {parts[0]} out of range; {whose} {size} {name}")
     field = parts[1]
-    if name == "users" and field in _PER_USER and not per_user:
+    if name == "users" and field in PER_USER and not per_user:
         _check_collection(expr, str(field), parts[2:], spec, per_user=True)
         return
     names = [f.name for f in dataclasses.fields(_COLLECTIONS[name])]
     if not isinstance(field, str) or field not in names or len(parts) > 2:
-        extra = ", " + ", ".join(_PER_USER) + " (per user)" if name == "users" else ""
+        extra = ", " + ", ".join(PER_USER) + " (per user)" if name == "users" else ""
         raise ValueError(f"${{{expr}}}: {name} have fields {', '.join(names)}{extra}")
 
 
@@ -474,13 +358,13 @@ class TemplateContext:
         actor = self.actor_specs.get(root)
         if actor is None:
             raise ValueError(f"${{{expr}}}: no actor {root!r} here")
-        field = _actor_field(expr, actor, parts)
-        if field in _LIVE_FIELDS[actor.type]:
+        field = actor_field(expr, actor, parts)
+        if field in LIVE_FIELDS[actor.type]:
             return getattr(self._live(root), field)
         if field == "token" and actor.token is not None:
             return self._expand(f"{root}.token", actor.token)
-        _check_spec_indexes(expr, actor, field, self.world.spec)
-        return self._world_value(*_seeded_path(actor, field, parts[1:], self.world))
+        check_spec_indexes(expr, actor, field, self.world.spec)
+        return self._world_value(*seeded_path(actor, field, parts[1:], self.world))
 
     def _live(self, name: str) -> ActorRef:
         if self.actors is None:
@@ -491,7 +375,7 @@ class TemplateContext:
         items: tuple[Any, ...] = getattr(self.world, root)
         value = items[int(parts[0])]
         rest = parts[1:]
-        if root == "users" and rest and rest[0] in _PER_USER:
+        if root == "users" and rest and rest[0] in PER_USER:
             owned: tuple[Any, ...] = getattr(self.world, f"{rest[0]}_of")(value.id)
             return _walk(owned, rest[1:])
         return _walk(value, rest)

@@ -11,9 +11,9 @@ import pytest
 
 import harness.scenario.templating as templating
 from harness.errors import ScenarioError
+from harness.scenario.actorrefs import ACTOR_REF_FIELDS
 from harness.scenario.model import ActorSpec, Source
 from harness.scenario.templating import (
-    ACTOR_REF_FIELDS,
     RESERVED_NAMES,
     ROOTS,
     ActorRef,
@@ -238,7 +238,8 @@ def test_a_token_override_that_reads_itself_is_a_loop() -> None:
     ("anon.token", "${anon.token}: actor anon has no user; declare it as "
                    "{http: {user: <index>}} to read its user or token"),
     ("nope.id", "${nope.id}: unknown name 'nope'; use one of users, providers, projects, "
-                "chat_sessions, drones, run_id, capture, actors, relay"),
+                "chat_sessions, drones, run_id, capture, actors, relay, vars or an actor's "
+                "name (anon, api, d0, d1, forged, ide, ide0, ide_t, my-drone)"),
     ("ide_t.token", "${ide_t.token}: in ide_t.token: ${vars.secret}: no variable 'secret'; "
                     "declared: none (declare them under vars:)"),
 ])

@@ -214,7 +214,7 @@ def test_references_must_be_known_and_captures_come_before_use() -> None:
         "captures 'wo' (captured so far: none yet)",
         "x.scenario.yaml:4: step 1 (emit), field payload.b: ${user[0].id}: unknown name "
         "'user'; use one of users, providers, projects, chat_sessions, drones, run_id, "
-        "capture, actors, relay",
+        "capture, actors, relay, vars or an actor's name (ide)",
         "x.scenario.yaml:6: step 3 (emit), field payload: ${users[0].secret}: users have "
         "fields id, email, display_name, token, drones, chat_sessions, projects, providers "
         "(per user)",
