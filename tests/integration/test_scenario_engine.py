@@ -82,7 +82,11 @@ async def test_a_lock_that_never_reaches_the_drone_is_named(
         f"requestSessionLock never reached drone d0 ({drone_id}): nothing arrived in 0.5 s; "
         f"the relay answered requestSessionLock of ide ide (user {user_id}) with "
         f"drone-offline ('requestSessionLock: drone {drone_id} has no live connection') "
-        f"instead, though it is connected as {sid}")
+        f"instead, but drone d0 ({drone_id}) is connected as {sid}")
+    assert [(f.kind, f.event, f.actor, f.error) for f in result.failure.facts] == [
+        ("never-reached", "requestSessionLock", "d0", None),
+        ("relay-answered", None, "d0", "drone-offline"),
+        ("connected-anyway", None, "d0", "drone-offline")]
     assert result.failure.step == "step 4 (expect)"
     assert result.failure.source is not None and result.failure.source.line == 18
     assert [s.status for s in result.steps] == ["passed", "passed", "passed", "failed"]
