@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 from typing import Any
 
+import _worlds as worlds
 import pytest
 
 import harness.scenario.templating as templating
@@ -24,11 +24,6 @@ from harness.scenario.templating import (
 )
 from harness.settings import RelayTimeouts
 from seed.world import (
-    SeededChatSession,
-    SeededDrone,
-    SeededProject,
-    SeededProvider,
-    SeededUser,
     World,
     WorldSpec,
 )
@@ -38,17 +33,8 @@ SPEC = WorldSpec(users=2, drones_per_user=2, chat_sessions_per_project=2)
 SOURCE = Source(Path("x.scenario.yaml"), 1)
 
 
-@dataclasses.dataclass(frozen=True)
-class _WithChatSession(ActorSpec):
-    """ActorSpec with the ``chat_session`` field the model is getting, for this branch."""
-
-    chat_session: int | None = None
-
-
 def actor(name: str, kind: str, **fields: Any) -> ActorSpec:
-    has_field = "chat_session" in {f.name for f in dataclasses.fields(ActorSpec)}
-    cls = ActorSpec if has_field else _WithChatSession
-    return cls(name=name, type=kind, source=SOURCE, **fields)  # type: ignore[arg-type]
+    return ActorSpec(name=name, type=kind, source=SOURCE, **fields)  # type: ignore[arg-type]
 
 
 ACTORS: dict[str, ActorSpec] = {a.name: a for a in (
@@ -70,18 +56,7 @@ VARS: dict[str, Any] = {
 
 
 def make_world() -> World:
-    users = tuple(SeededUser(f"u{i}", f"u{i}@x", f"U{i}", f"tok-u{i}") for i in range(2))
-    drones = tuple(SeededDrone(f"d{u}{j}", f"u{u}", f"h{u}{j}", f"tok-d{u}{j}")
-                   for u in range(2) for j in range(2))
-    return World(
-        run_id="run1", database="gadget", created_at="2026-01-01T00:00:00.000Z", spec=SPEC,
-        users=users,
-        providers=tuple(SeededProvider(f"p{u}", f"u{u}", "p", "openai", "http://x", "m")
-                        for u in range(2)),
-        projects=tuple(SeededProject(f"j{u}", f"u{u}", "j", "j") for u in range(2)),
-        chat_sessions=tuple(SeededChatSession(f"c{u}{k}", f"u{u}", f"j{u}", f"p{u}", f"t{k}")
-                            for u in range(2) for k in range(2)),
-        drones=drones)
+    return worlds.make_world(SPEC)
 
 
 def live(name: str) -> ActorRef:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import _worlds as worlds
 import pytest
 
 from harness.errors import ScenarioError
@@ -17,11 +18,6 @@ from harness.scenario.templating import (
 )
 from harness.settings import RelayTimeouts
 from seed.world import (
-    SeededChatSession,
-    SeededDrone,
-    SeededProject,
-    SeededProvider,
-    SeededUser,
     World,
     WorldSpec,
 )
@@ -30,18 +26,7 @@ SPEC = WorldSpec(users=2, drones_per_user=2)
 
 
 def make_world() -> World:
-    users = tuple(SeededUser(f"u{i}", f"u{i}@x", f"U{i}", f"tok-u{i}") for i in range(2))
-    drones = tuple(SeededDrone(f"d{u}{j}", f"u{u}", f"h{u}{j}", f"tok-d{u}{j}")
-                   for u in range(2) for j in range(2))
-    return World(
-        run_id="run1", database="gadget", created_at="2026-01-01T00:00:00.000Z", spec=SPEC,
-        users=users,
-        providers=tuple(SeededProvider(f"p{u}", f"u{u}", "p", "openai", "http://x", "m")
-                        for u in range(2)),
-        projects=tuple(SeededProject(f"j{u}", f"u{u}", "j", "j") for u in range(2)),
-        chat_sessions=tuple(SeededChatSession(f"c{u}", f"u{u}", f"j{u}", f"p{u}", "t")
-                            for u in range(2)),
-        drones=drones)
+    return worlds.make_world(SPEC)
 
 
 @pytest.mark.parametrize("expr", [
