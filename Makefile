@@ -30,7 +30,16 @@ $(NODE_STAMP): $(NODE_RELAY)/package-lock.json
 		npm ci --prefix $(NODE_RELAY) --no-audit --no-fund --loglevel=error; \
 	else echo "npm not found: the independent-relay test will be skipped"; fi
 
-test: $(STAMP) $(NODE_STAMP)
+# The real socket.io-client the fidelity tests drive (tests/clients/js), when npm is there.
+JS_CLIENTS := tests/clients/js
+JS_STAMP := $(JS_CLIENTS)/node_modules/.package-lock.json
+
+$(JS_STAMP): $(JS_CLIENTS)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(JS_CLIENTS) --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the socket.io-client fidelity tests will be skipped"; fi
+
+test: $(STAMP) $(NODE_STAMP) $(JS_STAMP)
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -45,4 +54,4 @@ down: $(STAMP)
 	$(BIN)/harness down
 
 clean:
-	rm -rf $(VENV) .harness .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache $(NODE_RELAY)/node_modules
+	rm -rf $(VENV) .harness .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache $(NODE_RELAY)/node_modules $(JS_CLIENTS)/node_modules

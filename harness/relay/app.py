@@ -123,11 +123,16 @@ class Relay:
                            registrations, work_orders)
 
     async def stop(self) -> None:
-        """Disconnect every client (so the database records it), then close everything."""
+        """Close every client's transport (so the database records it), then everything.
+
+        Transports are closed, not Socket.IO-disconnected: a client told ``io server
+        disconnect`` never reconnects (socket.io-client's rule), one that sees ``transport
+        close`` comes back when the relay does (``tests/integration/test_js_client_restart.py``).
+        """
         try:
             async with asyncio.timeout(STOP_TIMEOUT):
-                for session in self.registry.sessions():
-                    await self.sio.disconnect(session.sid)
+                for session in list(self.registry.sessions()):
+                    await self.lifecycle.close_transport(session.sid)
         except TimeoutError:
             logger.warning("clients did not disconnect within %.0f s", STOP_TIMEOUT)
         await self.lifecycle.wait_closed(SHUTDOWN_GRACE)

@@ -112,7 +112,7 @@ class Lifecycle:
             logger.debug("ignored a 'disconnect' event from connected socket %s", sid)
             return self._ctx.unanswered("disconnect: not an event a client may send")
         ctx = self._ctx
-        await self._close_transport(sid)
+        await self.close_transport(sid)
         session = ctx.registry.session(sid)
         if session is None:
             return None
@@ -141,8 +141,9 @@ class Lifecycle:
         await ctx.drone_status(session.user_id, registration_id, DroneStatus.OFFLINE)
         return None
 
-    async def _close_transport(self, sid: str) -> None:
-        """Close the engine.io transport now that its only namespace has gone.
+    async def close_transport(self, sid: str) -> None:
+        """Close the engine.io transport of socket ``sid`` (an engine.io CLOSE, no Socket.IO
+        DISCONNECT): after its namespace has gone, or to drop a client on the way down.
 
         Done here, before the client's own CLOSE packet is read: python-engineio answers
         a pending long-poll GET only if the server closes, and python-socketio's polling
