@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Final, Literal, TypeGuard, get_args
+from typing import ClassVar, Final, Literal, TypeGuard, get_args
 
 from harness.faults.errors import ToxicError
 
@@ -40,10 +40,7 @@ class Toxic:
     direction: Direction = "downstream"
     toxicity: float = 1.0
 
-    @property
-    def kind(self) -> str:
-        """Toxiproxy's type name of this toxic (``latency``, ``limit_data``...)."""
-        return _KINDS[type(self)]
+    kind: ClassVar[str] = "toxic"  # Toxiproxy's type name: latency, limit_data...
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -71,6 +68,7 @@ class Toxic:
 class Latency(Toxic):
     """Delay each chunk by ``ms`` plus a uniform jitter in ``[-jitter_ms, jitter_ms]``."""
 
+    kind: ClassVar[str] = "latency"
     ms: float
     jitter_ms: float = 0.0
 
@@ -83,6 +81,7 @@ class Latency(Toxic):
 class Bandwidth(Toxic):
     """Pass at most ``kb_per_s`` kilobytes (1024 bytes) per second."""
 
+    kind: ClassVar[str] = "bandwidth"
     kb_per_s: float
 
     def _check(self) -> None:
@@ -93,6 +92,7 @@ class Bandwidth(Toxic):
 class Timeout(Toxic):
     """Pass no data; close the connection after ``ms`` (0: hold it open until removed)."""
 
+    kind: ClassVar[str] = "timeout"
     ms: float
 
     def _check(self) -> None:
@@ -103,6 +103,7 @@ class Timeout(Toxic):
 class ResetPeer(Toxic):
     """Reset the connection (RST to both peers) ``ms`` after the toxic reaches it."""
 
+    kind: ClassVar[str] = "reset_peer"
     ms: float
 
     def _check(self) -> None:
@@ -113,6 +114,7 @@ class ResetPeer(Toxic):
 class SlowClose(Toxic):
     """Pass the end of the stream (FIN) on ``ms`` after it arrives."""
 
+    kind: ClassVar[str] = "slow_close"
     ms: float
 
     def _check(self) -> None:
@@ -124,6 +126,7 @@ class Slicer(Toxic):
     """Cut chunks into pieces of ``average_size +/- size_variation`` bytes, ``delay_us``
     microseconds apart."""
 
+    kind: ClassVar[str] = "slicer"
     average_size: int
     size_variation: int = 0
     delay_us: float = 0.0
@@ -144,18 +147,13 @@ class Slicer(Toxic):
 class LimitData(Toxic):
     """Close the connection once ``bytes`` bytes have passed in this direction."""
 
+    kind: ClassVar[str] = "limit_data"
     bytes: int
 
     def _check(self) -> None:
         if not isinstance(self.bytes, int) or isinstance(self.bytes, bool) or self.bytes < 0:
             raise ToxicError(f"limit_data {self.name!r}: bytes must be an integer >= 0, "
                              f"got {self.bytes!r}")
-
-
-_KINDS: Final[dict[type[Toxic], str]] = {
-    Toxic: "toxic", Latency: "latency", Bandwidth: "bandwidth", Timeout: "timeout",
-    ResetPeer: "reset_peer", SlowClose: "slow_close", Slicer: "slicer", LimitData: "limit_data",
-}
 
 
 def _is_number(value: object) -> TypeGuard[float]:

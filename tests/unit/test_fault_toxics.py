@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness import faults
 from harness.errors import ConfigError
 from harness.faults import (
     FaultProxy,
     Latency,
+    Toxic,
     ToxicError,
     bandwidth,
     latency,
@@ -75,3 +79,17 @@ def test_proxy_controls_check_their_arguments() -> None:
         partition([])
     with pytest.raises(ToxicError, match="not listening"):
         _ = proxy.port
+
+
+def test_the_docs_table_names_every_toxic_and_its_parameters() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "faults.md").read_text(encoding="utf-8")
+    kinds = [v for v in vars(faults).values()
+             if isinstance(v, type) and issubclass(v, Toxic) and v is not Toxic]
+    base = {f.name for f in dataclasses.fields(Toxic)}
+    for kind in kinds:
+        row = next((line for line in doc.splitlines()
+                    if line.startswith(f"| `{kind.kind}` |")), None)
+        assert row is not None, f"docs/faults.md has no row for {kind.kind}"
+        for field in dataclasses.fields(kind):
+            if field.name not in base:
+                assert f"`{field.name}" in row, f"{kind.kind}: {field.name} not in {row}"
