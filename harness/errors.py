@@ -13,7 +13,8 @@
     └── TraceError             a trace file cannot be read (file and line)
 
 Elsewhere, by the code that raises them: ``harness.sim.ConnectRefused``
-(an ``ExpectationFailed``) and ``harness.sim.AckTimeout`` (a ``ScenarioTimeout``).
+(an ``ExpectationFailed``), ``harness.sim.AckTimeout`` (a ``ScenarioTimeout``) and
+``harness.faults.ToxicError`` (a ``ConfigError`` and a ``ValueError``).
 
 Third-party errors are converted at the boundary (``raise X(...) from exc``) so a
 user reads our message, not a socketio or pymongo traceback.

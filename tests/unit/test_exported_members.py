@@ -13,6 +13,7 @@ PACKAGES = [
     "harness.bench",
     "harness.commands",
     "harness.env",
+    "harness.faults",
     "harness.images",
     "harness.load",
     "harness.mongowire",

@@ -1,0 +1,54 @@
+"""Network faults between an actor and the relay: an asyncio TCP proxy with toxics.
+
+``FaultProxy`` forwards each connection byte for byte to the relay; toxics (Toxiproxy's
+vocabulary: latency, bandwidth, timeout, reset_peer, slow_close, slicer, limit_data) and
+controls (cut, stall/resume, refuse, partition/heal) change what passes. It works on the
+TCP byte stream: no UDP, no TLS termination, no packet-level loss. See docs/faults.md.
+"""
+
+from harness.faults.connection import ProxyConnection
+from harness.faults.errors import ToxicError
+from harness.faults.partition import Partition, partition
+from harness.faults.proxy import FaultProxy
+from harness.faults.toxics import (
+    Bandwidth,
+    Direction,
+    Latency,
+    LimitData,
+    ResetPeer,
+    Slicer,
+    SlowClose,
+    Timeout,
+    Toxic,
+    bandwidth,
+    latency,
+    limit_data,
+    reset_peer,
+    slicer,
+    slow_close,
+    timeout,
+)
+
+__all__ = [
+    "Bandwidth",
+    "Direction",
+    "FaultProxy",
+    "Latency",
+    "LimitData",
+    "Partition",
+    "ProxyConnection",
+    "ResetPeer",
+    "Slicer",
+    "SlowClose",
+    "Timeout",
+    "Toxic",
+    "ToxicError",
+    "bandwidth",
+    "latency",
+    "limit_data",
+    "partition",
+    "reset_peer",
+    "slicer",
+    "slow_close",
+    "timeout",
+]
