@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from harness.errors import ConfigError
-from harness.protocol import DEFAULT_DATABASE, Defaults
+from harness.protocol import DEFAULT_DATABASE, Defaults, Heartbeat
 
 ENV_PREFIX: Final = "GADGET_"
 
@@ -23,6 +23,7 @@ REGRESSIONS: Final = (
     "no-termination-handler",
     "stale-index-on-disconnect",
     "lock-retry-ok",
+    "termination-waits-for-transport",
 )
 
 
@@ -156,6 +157,11 @@ class RelaySettings:
     termination_ack_timeout: float = Defaults.TERMINATION_ACK_TIMEOUT
     termination_poll_timeout: float = Defaults.TERMINATION_POLL_TIMEOUT
     termination_poll_interval: float = Defaults.TERMINATION_POLL_INTERVAL
+    termination_exit_grace: float = Heartbeat.TERMINATION_EXIT_GRACE
+    """How long a drone that accepted termination has to go before the relay ends its
+    session itself (it need not wait for the drone's transport to notice the exit)."""
+    ping_interval: float = Heartbeat.PING_INTERVAL
+    ping_timeout: float = Heartbeat.PING_TIMEOUT
     admin_token: str | None = None
     log_level: str = "INFO"
     regressions: frozenset[str] = frozenset()
@@ -182,6 +188,9 @@ class RelaySettings:
             "termination_ack_timeout",
             "termination_poll_timeout",
             "termination_poll_interval",
+            "termination_exit_grace",
+            "ping_interval",
+            "ping_timeout",
         ):
             if getattr(self, field) <= 0:
                 raise ConfigError(f"--{field.replace('_', '-')} must be > 0")

@@ -17,7 +17,7 @@ from harness.env import open_environment
 from harness.env.base import Environment
 from harness.env.profile import load_profile
 from harness.errors import ConfigError
-from harness.protocol import DEFAULT_DATABASE, Defaults
+from harness.protocol import DEFAULT_DATABASE, Defaults, Heartbeat
 from harness.settings import REGRESSIONS, VARIANTS, RelaySettings, RelayTimeouts
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -71,6 +71,17 @@ relay_tuning_options = _compose(
                  type=float, default=Defaults.TERMINATION_POLL_TIMEOUT, show_default=True,
                  help="The relay's poll for offline after an accepted termination (s); as "
                       "above."),
+    click.option("--termination-exit-grace", envvar="GADGET_TERMINATION_EXIT_GRACE",
+                 type=float, default=Heartbeat.TERMINATION_EXIT_GRACE, show_default=True,
+                 help="Reference relay: how long a drone that accepted termination has to "
+                      "go before the relay ends its session itself (s)."),
+    click.option("--ping-interval", envvar="GADGET_PING_INTERVAL", type=float,
+                 default=Heartbeat.PING_INTERVAL, show_default=True,
+                 help="Reference relay: engine.io heartbeat interval (s)."),
+    click.option("--ping-timeout", envvar="GADGET_PING_TIMEOUT", type=float,
+                 default=Heartbeat.PING_TIMEOUT, show_default=True,
+                 help="Reference relay: how long a ping may go unanswered before the "
+                      "client counts as gone (s)."),
     admin_token_option,
     log_level_option,
     click.option("--regress", "regressions", envvar="GADGET_REGRESSIONS", multiple=True,
@@ -136,6 +147,10 @@ def relay_settings_from(params: dict[str, Any]) -> RelaySettings:
         drone_ack_timeout=params["drone_ack_timeout"],
         termination_ack_timeout=params["termination_ack_timeout"],
         termination_poll_timeout=params["termination_poll_timeout"],
+        termination_exit_grace=params.get("termination_exit_grace",
+                                          defaults.termination_exit_grace),
+        ping_interval=params.get("ping_interval", defaults.ping_interval),
+        ping_timeout=params.get("ping_timeout", defaults.ping_timeout),
         admin_token=params["admin_token"],
         log_level=params["log_level"].upper(),
         regressions=frozenset(params["regressions"]),

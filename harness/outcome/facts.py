@@ -15,6 +15,8 @@ FactKind = Literal[
     "connected-anyway",  # the relay answered offline ``error`` for a drone connected as ``sid``
     "not-connected",     # the relay answered ``error`` (or ok) for a drone with no connection
     "relay-answered",    # what the relay answered about the drone instead (``answer``)
+    "exited-unnoticed",  # the drone took ``event`` (requestTermination) and went, but the
+                         # relay answered ``error`` as if it had not left
     "map-holds",         # the relay's session map ``map`` still holds ``key``
     "map-lacks",         # the relay's session map ``map`` lacks ``key``
     "ack-answer",        # the ack of ``event`` was ``got`` (of kind ``have``: ok, refused),

@@ -17,6 +17,7 @@ SENTENCES: dict[FactKind, str] = {
     "connected-anyway": "{who} is connected as {sid}",
     "not-connected": "{who} is not connected",
     "relay-answered": "the relay answered {answer} instead",
+    "exited-unnoticed": "{who} took {event} and exited, but the relay did not notice it go",
     "map-holds": "the relay's {map} map still holds {key}",
     "map-lacks": "the relay's {map} map lacks {key}",
     "ack-answer": "the ack of {event} from {who}: expected {expected}, got {got}",
@@ -25,7 +26,8 @@ SENTENCES: dict[FactKind, str] = {
 
 JOINS: dict[FactKind, str] = {
     "never-reached": "; ", "connected-anyway": ", but ", "not-connected": ", though ",
-    "relay-answered": "; ", "map-holds": "; ", "map-lacks": "; ", "ack-answer": "; ",
+    "relay-answered": "; ", "exited-unnoticed": "; ", "map-holds": "; ", "map-lacks": "; ",
+    "ack-answer": "; ",
 }
 """How a fact is attached after a headline, as a note."""
 

@@ -66,6 +66,7 @@ class Relay:
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp", **self.cors.socketio_options(),
             max_http_buffer_size=MAX_HTTP_BUFFER_SIZE, logger=False, engineio_logger=False,
+            ping_interval=settings.ping_interval, ping_timeout=settings.ping_timeout,
         )
         read_polling_posts_whole(self.sio.eio)
         close_on_malformed_frames(self.sio.eio)

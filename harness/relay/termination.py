@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from harness.protocol import DroneStatus, ErrorCode, Event
 from harness.relay.context import Answer, RelayContext
 
-__all__ = ["NO_TERMINATION_HANDLER", "Outcome", "terminate"]
+__all__ = ["NO_TERMINATION_HANDLER", "TERMINATION_WAITS_FOR_TRANSPORT", "Outcome", "terminate"]
 
 logger = logging.getLogger(__name__)
 
 NO_TERMINATION_HANDLER = "no-termination-handler"
+TERMINATION_WAITS_FOR_TRANSPORT = "termination-waits-for-transport"
+"""The switch that brings back waiting for the drone's transport to notice its exit."""
 
 
 @dataclass(frozen=True)
@@ -73,21 +75,36 @@ async def terminate(ctx: RelayContext, user_id: str, registration_id: str) -> Ou
                        f"within {settings.termination_ack_timeout:g} s")
     logger.info("drone %s accepted termination; waiting for it to go offline",
                 registration_id)
-    if await _offline_within(ctx, registration_id):
+    if await _offline_within(ctx, registration_id, drone.sid):
         return Outcome(200)
     return Outcome(504, ErrorCode.TERMINATION_TIMEOUT,
                    f"drone {registration_id} accepted termination but was not offline "
                    f"within {settings.termination_poll_timeout:g} s")
 
 
-async def _offline_within(ctx: RelayContext, registration_id: str) -> bool:
+async def _offline_within(ctx: RelayContext, registration_id: str, sid: str) -> bool:
+    """Poll for ``offline``. A drone that accepted is gone whether or not its transport
+    says so: a polling drone whose process exits is noticed only at the ping timeout
+    (45 s by default), so after ``termination_exit_grace`` the relay ends the session of
+    socket ``sid`` itself, which records the drone offline (section 9)."""
     settings = ctx.settings
+    loop = asyncio.get_running_loop()
+    end_session_at = None if settings.regressed(TERMINATION_WAITS_FOR_TRANSPORT) \
+        else loop.time() + settings.termination_exit_grace
     try:
         async with asyncio.timeout(settings.termination_poll_timeout):
             while True:
                 status = await ctx.store.registration_status(registration_id)
                 if status in (DroneStatus.OFFLINE, None):
                     return True
+                if end_session_at is not None and loop.time() >= end_session_at:
+                    end_session_at = None
+                    current = ctx.registry.drone_by_registration(registration_id)
+                    if current is not None and current.sid == sid:
+                        logger.info("drone %s accepted termination but is still connected "
+                                    "as %s after %g s: ending its session", registration_id,
+                                    sid, settings.termination_exit_grace)
+                        await ctx.sio.disconnect(sid)
                 await asyncio.sleep(settings.termination_poll_interval)
     except TimeoutError:
         return False

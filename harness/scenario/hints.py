@@ -64,6 +64,25 @@ def not_connected(run: Run, registration_id: Any, error: Any) -> Fact | None:
                 error=None if error is None else str(error))
 
 
+def gone(run: Run, name: str) -> bool:
+    """The drone actor ``name`` is not connected, or has decided to go (its transport may
+    not know yet: a polling client that drops its connection)."""
+    drone = run.drone(name)
+    return not drone.connected or drone.leaving is not None
+
+
+def exited_unnoticed(run: Run, registration_id: Any, event: str, since: int,
+                     error: Any) -> Fact | None:
+    """The drone bound to ``registration_id`` received ``event`` since ``since`` and has
+    gone, yet the relay answered ``error`` (as if it were still there)."""
+    name = drone_named(run, registration_id)
+    if name is None or error is None or not gone(run, name) \
+            or not received_since(run, name, event, since):
+        return None
+    return Fact("exited-unnoticed", event=event, actor=name, role="drone", who=run.label(name),
+                registration=str(registration_id), error=str(error))
+
+
 def never_reached(run: Run, registration_id: Any, event: str, since: int) -> Fact | None:
     """The drone bound to ``registration_id`` did not receive ``event`` since ``since``."""
     name = drone_named(run, registration_id)

@@ -110,6 +110,15 @@ DIAGNOSES: Mapping[str, Diagnosis] = {
                  events=frozenset({Event.REQUEST_SESSION_LOCK}), want="refused", have="ok"),
         ),
     ),
+    "termination-waits-for-transport": Diagnosis(
+        "termination-waits-for-transport",
+        "after a drone accepts termination the relay waits for its transport to report the "
+        "exit, which a polling drone's does only at the ping timeout, so the IDE gets a 504",
+        (
+            Clue("the relay missed a drone that took termination and exited",
+                 "exited-unnoticed", events=frozenset({Event.REQUEST_TERMINATION})),
+        ),
+    ),
 }
 """Every switch of ``REGRESSIONS`` -> what a failure must establish to have caught it."""
 

@@ -84,6 +84,13 @@ class SimClient:
         """True while the current connection is up."""
         return self._link is not None and self._link.connected
 
+    @property
+    def leaving(self) -> str | None:
+        """How the current connection is being left (``"client"``, ``"crash"``, ``"exit"``
+        ...) once the actor decided to go, though the transport may not have noticed yet;
+        None while it stays."""
+        return None if self._link is None else self._link.leaving
+
     # --- recording ----------------------------------------------------------------------
     def _record(
         self,

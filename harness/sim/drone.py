@@ -152,10 +152,14 @@ class SimDrone(SimClient):
         return self._reply(answer)
 
     async def _exit(self, link: Link) -> None:
-        """Accepted termination: stop streaming, let the ack out, disconnect ("exit")."""
+        """Accepted termination: stop streaming, let the ack out, disconnect ("exit"), with
+        a goodbye or, ``exit_mode="silent"``, by dropping the connection."""
         self._cancel_streams(link, "drone exiting")
         await link.flush(_FLUSH_TIMEOUT)
-        await link.goodbye("exit", _FLUSH_TIMEOUT)
+        if self.behaviour.exit_mode == "silent":
+            await link.crash(_FLUSH_TIMEOUT)
+        else:
+            await link.goodbye("exit", _FLUSH_TIMEOUT)
 
     # --- streaming ------------------------------------------------------------------------
     def _start_stream(

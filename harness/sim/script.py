@@ -21,12 +21,14 @@ LockAnswer = Literal["accept", "refuse", "ignore"]
 ReleaseAnswer = Literal["accept", "ignore"]
 PromptAnswer = Literal["stream", "accept", "refuse", "ignore"]
 TerminationAnswer = Literal["accept", "refuse", "ignore"]
+ExitMode = Literal["goodbye", "silent"]
 
 _FINAL_STATUSES: Final = (WorkOrderStatus.COMPLETE, WorkOrderStatus.FAILED)
 _LOCK_ANSWERS: Final = ("accept", "refuse", "ignore")
 _RELEASE_ANSWERS: Final = ("accept", "ignore")
 _PROMPT_ANSWERS: Final = ("stream", "accept", "refuse", "ignore")
 _TERMINATION_ANSWERS: Final = ("accept", "refuse", "ignore")
+_EXIT_MODES: Final = ("goodbye", "silent")
 _FILLER: Final = "abcdefghijklmnopqrstuvwxyz0123456789"
 TOOL_NAME: Final = "write_file"
 
@@ -96,8 +98,10 @@ class DroneBehaviour:
 
     ``accept``/``refuse`` ack ``true``/``false``; ``ignore`` sends no ack packet at all.
     ``on_prompt="stream"`` acks, then runs ``script``; ``on_termination="accept"`` acks
-    ``true`` then exits (disconnects). ``recover_after_restart`` makes ``restart()`` ask
-    ``requestCrashRecovery``.
+    ``true`` then exits: with a goodbye (``exit_mode="goodbye"``, a Socket.IO DISCONNECT),
+    or ``"silent"``: its connection dropped with no goodbye, as when a drone process exits
+    (on long-polling the relay notices only at its ping timeout). ``recover_after_restart``
+    makes ``restart()`` ask ``requestCrashRecovery``.
     """
 
     on_lock: LockAnswer = "accept"
@@ -106,12 +110,14 @@ class DroneBehaviour:
     script: StreamScript = field(default_factory=StreamScript)
     on_termination: TerminationAnswer = "accept"
     recover_after_restart: bool = True
+    exit_mode: ExitMode = "goodbye"
 
     def __post_init__(self) -> None:
         _check_choice("DroneBehaviour", "on_lock", self.on_lock, _LOCK_ANSWERS)
         _check_choice("DroneBehaviour", "on_release", self.on_release, _RELEASE_ANSWERS)
         _check_choice("DroneBehaviour", "on_prompt", self.on_prompt, _PROMPT_ANSWERS)
         _check_choice("DroneBehaviour", "on_termination", self.on_termination, _TERMINATION_ANSWERS)
+        _check_choice("DroneBehaviour", "exit_mode", self.exit_mode, _EXIT_MODES)
         if not isinstance(self.script, StreamScript):
             raise ConfigError(
                 f"DroneBehaviour.script must be a StreamScript, got {type(self.script).__name__}"

@@ -20,6 +20,7 @@ CASES = [  # a failure under each switch, from the pack and the tutorial
     ("lookup-by-socket-id", "docs/tutorial/first.scenario.yaml"),
     ("no-termination-handler", "scenarios/termination/accept.scenario.yaml"),
     ("stale-index-on-disconnect", "scenarios/cleanup/everyone-gone.scenario.yaml"),
+    ("termination-waits-for-transport", "scenarios/network/polling-drone-exits.scenario.yaml"),
 ]
 
 

@@ -52,6 +52,11 @@ RETRY_OK = (Fact("ack-answer", event="requestSessionLock", who="ide ide",
                  expected="refused 'drone-locked' or 'drone-rejected'", got='ok {"ok": true}',
                  want="refused", have="ok"),)
 
+# "POST .../terminate answered 504 termination-timeout (...), expected 200; drone d0 (<id>)
+#  took requestTermination and exited, but the relay did not notice it go"
+EXITED = (Fact("exited-unnoticed", event="requestTermination", actor="d0", role="drone",
+               who=D0, registration=REG, error="termination-timeout"),)
+
 GENERIC: list[tuple[Fact, ...]] = [
     (),  # "the scenario did not finish within its timeout of 60 s", "no ack ... within 5 s"
     (Fact("never-reached", event="thinking", actor="ide", role="ide", who="ide ide"),),
@@ -85,6 +90,8 @@ def test_a_switch_without_a_diagnosis_is_refused_by_name() -> None:
         ("stale-index-on-disconnect", WAITED_LEAK, "an index kept an entry after its client left"),
         ("stale-index-on-disconnect", GONE, "the relay still routes to a drone that left"),
         ("lock-retry-ok", RETRY_OK, "the relay granted a lock it should have refused"),
+        ("termination-waits-for-transport", EXITED,
+         "the relay missed a drone that took termination and exited"),
     ],
 )
 def test_a_failure_that_establishes_the_problem_counts(switch: str, facts: tuple[Fact, ...],
@@ -112,6 +119,9 @@ def test_a_generic_failure_names_no_switch(switch: str, facts: tuple[Fact, ...])
         ("lookup-by-socket-id", (Fact("ack-answer", event="submitPrompt", who="ide ide",
                                       expected="ok", got="refused 'drone-offline'",
                                       want="ok", have="refused", error="drone-offline"),)),
+        # a drone that left before it was asked is another bug (a stale index)
+        ("termination-waits-for-transport", GONE),
+        ("stale-index-on-disconnect", EXITED),
         # requestTermination never reached an IDE: not the drone's handler
         ("no-termination-handler", (Fact("never-reached", event="requestTermination",
                                          actor="ide", role="ide", who="ide ide"),)),

@@ -80,8 +80,11 @@ def _terminate_facts(run: Run, path: str, body: Any, since: int) -> list[Fact | 
     name = hints.drone_named(run, registration)
     if name is None:
         return []
-    if not run.drone(name).connected and not hints.received_since(
-            run, name, Event.REQUEST_TERMINATION, since):
+    if hints.received_since(run, name, Event.REQUEST_TERMINATION, since) \
+            and hints.gone(run, name):
+        return [hints.exited_unnoticed(run, registration, Event.REQUEST_TERMINATION, since,
+                                       error)]
+    if not run.drone(name).connected:
         return [hints.not_connected(run, registration, error)]
     return [hints.connected_anyway(run, registration, error),
             hints.never_reached(run, registration, Event.REQUEST_TERMINATION, since)]
