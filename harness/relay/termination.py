@@ -9,7 +9,10 @@
                              poll timeout
     200 {"ok": true, "terminated": true}
 
-A drone that disconnects before acking is taken to have exited, and the poll decides.
+A drone that disconnects before acking is taken to have exited, and the poll decides. A
+drone still connected ``termination_exit_grace`` after accepting has its session ended by
+the relay (it may have exited without its transport noticing: a polling drone), so "not
+offline within the poll timeout" is left to a database that does not record it.
 """
 
 from __future__ import annotations

@@ -106,7 +106,6 @@ async def test_termination_accepted_waits_until_offline(
 @pytest.mark.parametrize(("answer", "expected"), [
     (False, (409, "termination-rejected")),
     ({"ok": False}, (409, "termination-rejected")),
-    (True, (504, "termination-timeout")),  # accepts but never exits: the poll times out
 ])
 async def test_termination_refused_or_never_finished(
         clients: Clients, relay_env: LocalEnvironment, wide_world: World, answer: Any,
@@ -118,6 +117,25 @@ async def test_termination_refused_or_never_finished(
     assert _error(await http("POST", url, token=me.token)) == expected
     assert client.events("requestTermination") == [{}]
     assert client.sio.connected
+
+
+async def test_a_drone_that_accepts_but_stays_is_ended_by_the_relay(
+        clients: Clients, relay_env: LocalEnvironment, db: AsyncDatabase[Any],
+        wide_world: World) -> None:
+    # It may have exited without its transport noticing (a polling drone): after the exit
+    # grace the relay ends the session itself, rather than answer 504 at the poll timeout.
+    me = wide_world.users[0]
+    drone = wide_world.drones_of(me.id)[0]
+    client = await clients.drone(drone.id, drone.token, answers={"requestTermination": True})
+    url = _registration_url(relay_env, drone.id, terminate=True)
+    assert await http("POST", url, token=me.token) == (200, {"ok": True, "terminated": True})
+    doc = await db.droneRegistrations.find_one({"_id": ObjectId(drone.id)})
+    assert doc is not None and doc["status"] == "offline"
+    for _ in range(50):  # the DISCONNECT reaches the client a moment later
+        if not client.sio.connected:
+            break
+        await asyncio.sleep(0.1)
+    assert not client.sio.connected
 
 
 async def test_termination_without_an_ack_times_out(
