@@ -174,19 +174,6 @@ class Defaults:
     TERMINATION_POLL_INTERVAL: Final = 0.1
 
 
-class Heartbeat:
-    """The reference relay's engine.io heartbeat and termination grace, in seconds.
-
-    Not part of the contract: python-engineio's (and socket.io's) defaults. A client that
-    vanishes without closing its connection, as a polling one does when its process exits,
-    is noticed after ``PING_INTERVAL + PING_TIMEOUT``.
-    """
-
-    PING_INTERVAL: Final = 25.0
-    PING_TIMEOUT: Final = 20.0
-    TERMINATION_EXIT_GRACE: Final = 1.0
-
-
 def token_hash(token: str) -> str:
     """The stored form of a token (``apiTokenHash``, ``tokenHash``): hex sha256 of its UTF-8."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from harness.errors import ConfigError
-from harness.protocol import DEFAULT_DATABASE, Defaults, Heartbeat
+from harness.protocol import DEFAULT_DATABASE, Defaults
 
 ENV_PREFIX: Final = "GADGET_"
 
@@ -116,6 +116,19 @@ def cors_origin_problem(origin: str) -> str | None:
     if port not in (None, "*") and not 0 < int(port) <= 65535:
         return f"port {port} is out of range (1..65535)"
     return None
+
+
+class Heartbeat:
+    """The reference relay's engine.io heartbeat and termination grace, in seconds.
+
+    Not part of the contract: python-engineio's (and socket.io's) defaults. A client that
+    vanishes without closing its connection, as a polling one does when its process exits,
+    is noticed after ``PING_INTERVAL + PING_TIMEOUT``.
+    """
+
+    PING_INTERVAL: Final = 25.0
+    PING_TIMEOUT: Final = 20.0
+    TERMINATION_EXIT_GRACE: Final = 1.0
 
 
 @dataclass(frozen=True)

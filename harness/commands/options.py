@@ -17,8 +17,8 @@ from harness.env import open_environment
 from harness.env.base import Environment
 from harness.env.profile import load_profile
 from harness.errors import ConfigError
-from harness.protocol import DEFAULT_DATABASE, Defaults, Heartbeat
-from harness.settings import REGRESSIONS, VARIANTS, RelaySettings, RelayTimeouts
+from harness.protocol import DEFAULT_DATABASE, Defaults
+from harness.settings import REGRESSIONS, VARIANTS, Heartbeat, RelaySettings, RelayTimeouts
 
 F = TypeVar("F", bound=Callable[..., Any])
 

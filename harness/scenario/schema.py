@@ -7,10 +7,8 @@ where ``where`` names the step (``step 3 (emit)``), the actor or the field.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -20,20 +18,12 @@ from harness.scenario.kinds import GROUP_KINDS, STEP_KINDS, build_schema
 from harness.text import short
 from harness.yamlsrc import Document, KeyPath
 
-SCHEMA_RESOURCE = "schema.json"
-
 
 @cache
 def scenario_schema() -> dict[str, Any]:
     """The JSON Schema of one scenario document (what ``schema.json`` publishes)."""
     return build_schema()
 
-
-def published_schema() -> dict[str, Any]:
-    """The ``schema.json`` shipped for editors (a test checks it equals the built one)."""
-    text = resources.files("harness.scenario").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
 
 
 @cache

@@ -30,12 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ScenarioError
+from harness.scenario.templating import REFERENCE, ROOT_NAME, as_text
 from harness.yamlsrc import Document, read_documents
 
 SUFFIX = ".steps.yaml"
-_PARAM = re.compile(r"(?<!\$)\$\{\s*([A-Za-z_][A-Za-z0-9_]*)"
-                    r"((?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*)\s*\}")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 @dataclass(frozen=True)
@@ -116,29 +114,30 @@ def substitute(value: Any, args: Mapping[str, Any]) -> Any:
 
 
 def _substitute_text(text: str, args: Mapping[str, Any]) -> Any:
-    whole = _PARAM.fullmatch(text.strip()) if text.strip() == text else None
-    if whole is not None and whole.group(1) in args and not whole.group(2):
-        return args[whole.group(1)]
+    whole = REFERENCE.fullmatch(text)
+    if whole is not None:
+        name, rest = _split(whole.group(1))
+        if name in args and not rest:
+            return args[name]
 
     def replace(found: re.Match[str]) -> str:
-        name, rest = found.group(1), found.group(2)
+        name, rest = _split(found.group(1))
         if name not in args:
             return found.group(0)
         value = args[name]
         if not rest:
-            return value if isinstance(value, str) else _text(value)
-        if isinstance(value, str) and _NAME.fullmatch(value):
+            return value if isinstance(value, str) else as_text(value)
+        if isinstance(value, str) and ROOT_NAME.fullmatch(value):
             return f"${{{value}{rest}}}"  # an actor's field: ${drone.id} -> ${d0.id}
-        if isinstance(value, str) and value.startswith("${") and value.endswith("}"):
+        if isinstance(value, str) and REFERENCE.fullmatch(value):
             return f"{value[:-1]}{rest}}}"  # a reference's field: ${ref}.x -> ${ref.x}
         return found.group(0)  # left for the reference check to report
 
-    return _PARAM.sub(replace, text)
+    return REFERENCE.sub(replace, text)
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def _split(expr: str) -> tuple[str, str]:
+    """``drone.user.id`` -> ``("drone", ".user.id")``; ``("", ...)`` when it has no root."""
+    expr = expr.strip()
+    root = ROOT_NAME.match(expr)
+    return ("", expr) if root is None else (root.group(0), expr[root.end():])

@@ -65,10 +65,12 @@ from seed.world import (
     WorldSpec,
 )
 
-_REF = re.compile(r"(?<!\$)\$\{([^}]*)\}")
+REFERENCE = re.compile(r"(?<!\$)\$\{([^}]*)\}")
+"""A ``${...}`` reference in a string (group 1: the expression); ``$${`` is not one."""
 # Hyphens too: the schema allows them in actor names (``${actors.my-drone.sid}``).
 _PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
-_ROOT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+ROOT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+"""The root of a reference: ``users``, ``capture``, an actor's name, ..."""
 
 _COLLECTIONS: dict[str, type[Any]] = {
     "users": SeededUser, "providers": SeededProvider, "projects": SeededProject,
@@ -94,7 +96,7 @@ class _Nested(ValueError):
 def parse_reference(expr: str) -> tuple[str, tuple[Part, ...]]:
     """Split ``users[0].id`` into ``("users", (0, "id"))``; raises ``ValueError``."""
     expr = expr.strip()
-    root = _ROOT.match(expr)
+    root = ROOT_NAME.match(expr)
     if root is None:
         raise ValueError(f"${{{expr}}}: a reference starts with one of {', '.join(ROOTS)} "
                          "or an actor's name")
@@ -113,7 +115,7 @@ def parse_reference(expr: str) -> tuple[str, tuple[Part, ...]]:
 def references(value: Any) -> list[str]:
     """Every ``${...}`` expression inside ``value`` (strings, lists, mapping values)."""
     found: list[str] = []
-    _walk_strings(value, lambda text: found.extend(m.group(1) for m in _REF.finditer(text)))
+    _walk_strings(value, lambda text: found.extend(m.group(1) for m in REFERENCE.finditer(text)))
     return found
 
 
@@ -269,7 +271,7 @@ def check_duration(value: Any) -> None:
     if not isinstance(value, str) or _DURATION.fullmatch(value) is None:
         raise ValueError(f"expected seconds or a sum like '${{relay.drone_ack_timeout}} + 10', "
                          f"got {value!r}")
-    for match in _REF.finditer(value):
+    for match in REFERENCE.finditer(value):
         root, parts = parse_reference(match.group(1))
         if root != "relay":
             raise ValueError(f"${{{match.group(1)}}}: a duration reads only relay.<name>, one "
@@ -403,7 +405,7 @@ class TemplateContext:
             raise ScenarioError(str(exc)) from exc
         if not isinstance(value, str):
             return float(value)
-        text = _REF.sub(lambda m: repr(float(self.lookup(m.group(1)))), value)
+        text = REFERENCE.sub(lambda m: repr(float(self.lookup(m.group(1)))), value)
         return sum(float(term) for term in text.split("+"))
 
     def render(self, value: Any) -> Any:
@@ -417,12 +419,12 @@ class TemplateContext:
         return value
 
     def _render_text(self, text: str) -> Any:
-        whole = _REF.fullmatch(text)
+        whole = REFERENCE.fullmatch(text)
         if whole is not None:
             return self.lookup(whole.group(1))
         if "${" not in text:
             return text
-        rendered = _REF.sub(lambda m: _as_text(self.lookup(m.group(1))), text)
+        rendered = REFERENCE.sub(lambda m: as_text(self.lookup(m.group(1))), text)
         return rendered.replace("$${", "${")
 
 
@@ -435,7 +437,8 @@ def _walk(value: Any, parts: tuple[Part, ...]) -> Any:
     return value
 
 
-def _as_text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """A referenced value inside a longer string: YAML's spelling of null and booleans."""
     if value is None:
         return "null"
     if isinstance(value, bool):

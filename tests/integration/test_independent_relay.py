@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from _node import node_missing
 from conftest import skip_or_fail
 
 from harness.env import ExternalEnvironment
@@ -31,18 +31,10 @@ TOKEN = "independent-relay-admin"
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
-def _missing() -> str | None:
-    if shutil.which("node") is None:
-        return "no `node` on PATH (Node.js 18 or newer)"
-    if not (NODE_RELAY / "node_modules" / "socket.io").is_dir():
-        return f"no node_modules in {NODE_RELAY} (npm ci --prefix {NODE_RELAY})"
-    return None
-
-
 @pytest.fixture(scope="module")
 def node_ready() -> None:
     """Skip (or, with GADGET_REQUIRE_NODE=1, fail) without Node.js and the relay's modules."""
-    skip_or_fail(_missing(), "GADGET_REQUIRE_NODE")
+    skip_or_fail(node_missing(NODE_RELAY, "socket.io"), "GADGET_REQUIRE_NODE")
 
 
 @pytest.fixture

@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _node import node_missing
 from bson import ObjectId
 from conftest import MakeRelayEnv, skip_or_fail
 from pymongo import AsyncMongoClient
@@ -34,14 +34,6 @@ CLIENTS = Path(__file__).resolve().parents[1] / "clients" / "js"
 BACK_WITHIN = 15.0  # s: reconnection backoff here is 100-500 ms; the relay restarts in ~1 s
 
 pytestmark = [pytest.mark.timeout(120)]
-
-
-def _missing() -> str | None:
-    if shutil.which("node") is None:
-        return "no `node` on PATH (Node.js 18 or newer)"
-    if not (CLIENTS / "node_modules" / "socket.io-client").is_dir():
-        return f"no node_modules in {CLIENTS} (npm ci --prefix {CLIENTS})"
-    return None
 
 
 class JsClients:
@@ -92,7 +84,7 @@ class JsClients:
 @pytest.fixture
 async def restartable(make_relay_env: MakeRelayEnv) -> AsyncIterator[tuple[LocalEnvironment,
                                                                           World]]:
-    skip_or_fail(_missing(), "GADGET_REQUIRE_NODE")
+    skip_or_fail(node_missing(CLIENTS, "socket.io-client"), "GADGET_REQUIRE_NODE")
     env = await make_relay_env()
     client: AsyncMongoClient[Any] = AsyncMongoClient(env.mongo_uri, tz_aware=True)
     db = client[env.database]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from harness.yamlsrc import KeyPath
 
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from harness.outcome.results import StepResult
     from harness.scenario.context import Run
     from harness.scenario.model import Step
+
+_T = TypeVar("_T")
 
 MATCHER_TEXT: Final = (
     "An expected value: plain data (mappings match as a subset, lists element by element) "
@@ -130,14 +132,19 @@ class StepKind:
         """The typed, frozen argument of a canonical (schema-valid) mapping."""
         if self.args is None:
             return canonical
-        values = canonical if isinstance(canonical, dict) else {}
-        kwargs: dict[str, Any] = {}
-        for item in dataclasses.fields(self.args):
-            key = item.metadata.get("key", item.name)
-            if key in values:
-                convert = item.metadata.get("convert", _same)
-                kwargs[item.name] = convert(values[key])
-        return self.args(**kwargs)
+        return build(self.args, canonical if isinstance(canonical, dict) else {})
+
+
+def build(cls: type[_T], values: Mapping[str, Any]) -> _T:
+    """An argument class ``cls`` (a dataclass) from a written mapping: keys as written
+    (``metadata["key"]`` when not a Python name), values through ``metadata["convert"]``."""
+    kwargs: dict[str, Any] = {}
+    for item in dataclasses.fields(cls):  # type: ignore[arg-type]
+        key = item.metadata.get("key", item.name)
+        if key in values:
+            convert = item.metadata.get("convert", _same)
+            kwargs[item.name] = convert(values[key])
+    return cls(**kwargs)
 
 
 def _same(value: Any) -> Any:

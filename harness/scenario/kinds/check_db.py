@@ -15,7 +15,7 @@ from harness.outcome.findings import Mismatch
 from harness.outcome.results import StepFailed, fail
 from harness.protocol import Collection, is_object_id
 from harness.scenario.context import Run
-from harness.scenario.kinds.base import UNSET, ErrorSink, StepKind
+from harness.scenario.kinds.base import UNSET, ErrorSink, StepKind, build
 from harness.scenario.matchers import MatchResult, match
 from harness.scenario.model import Step
 from harness.text import plain
@@ -34,7 +34,7 @@ class DbSpec:
 
 def parse_spec(raw: Mapping[str, Any]) -> DbSpec:
     """The typed spec of a written ``check_db`` (or ``wait_until: {db}``) mapping."""
-    return DbSpec(**raw)
+    return build(DbSpec, raw)
 
 
 DbState = tuple[str, Any, Any, MatchResult]

@@ -12,7 +12,7 @@ from harness.outcome.results import StepSkipped, fail
 from harness.outcome.wording import sentence
 from harness.scenario.context import Run
 from harness.scenario.introspection import fetch_sessions
-from harness.scenario.kinds.base import UNSET, StepKind, convert
+from harness.scenario.kinds.base import UNSET, StepKind, build, convert
 from harness.scenario.matchers import match
 from harness.scenario.model import Step
 
@@ -29,8 +29,7 @@ class SessionsSpec:
 
 def parse_spec(raw: Mapping[str, Any]) -> SessionsSpec:
     """The typed spec of a written ``check_sessions`` (or ``wait_until: {sessions}``)."""
-    return SessionsSpec(map=raw["map"], has=tuple(raw.get("has", ())),
-                        lacks=tuple(raw.get("lacks", ())), size=raw.get("size", UNSET))
+    return build(SessionsSpec, raw)
 
 
 async def sessions_problem(run: Run, spec: SessionsSpec) -> tuple[str, Fact | None] | None:
