@@ -24,6 +24,8 @@ REGRESSIONS: Final = (
     "stale-index-on-disconnect",
     "lock-retry-ok",
     "termination-waits-for-transport",
+    "restart-strands-clients",
+    "no-heartbeat-reaping",
 )
 
 
@@ -119,15 +121,20 @@ def cors_origin_problem(origin: str) -> str | None:
 
 
 class Heartbeat:
-    """The reference relay's engine.io heartbeat and termination grace, in seconds.
+    """Engine.IO heartbeat and termination grace, in seconds.
 
-    Not part of the contract: python-engineio's (and socket.io's) defaults. A client that
-    vanishes without closing its connection, as a polling one does when its process exits,
-    is noticed after ``PING_INTERVAL + PING_TIMEOUT``.
+    Not part of the contract. ``SOCKETIO_PING_*`` are socket.io's (and python-engineio's)
+    defaults, what a relay under test most likely runs with unless stated otherwise.
+    ``PING_*`` are the reference relay's: shorter, so a client that vanishes without
+    closing its connection (a polling one whose process exits, a half-open TCP connection)
+    is noticed within ``PING_INTERVAL + PING_TIMEOUT`` = 10 s and the network scenarios
+    run in seconds, not minutes.
     """
 
-    PING_INTERVAL: Final = 25.0
-    PING_TIMEOUT: Final = 20.0
+    SOCKETIO_PING_INTERVAL: Final = 25.0
+    SOCKETIO_PING_TIMEOUT: Final = 20.0
+    PING_INTERVAL: Final = 5.0
+    PING_TIMEOUT: Final = 5.0
     TERMINATION_EXIT_GRACE: Final = 1.0
 
 
@@ -144,6 +151,10 @@ class RelayTimeouts:
     drone_ack_timeout: float = Defaults.DRONE_ACK_TIMEOUT
     termination_ack_timeout: float = Defaults.TERMINATION_ACK_TIMEOUT
     termination_poll_timeout: float = Defaults.TERMINATION_POLL_TIMEOUT
+    ping_interval: float = Heartbeat.SOCKETIO_PING_INTERVAL
+    """The relay's heartbeat: a client that stops answering is gone after
+    ``ping_interval + ping_timeout`` (``${relay.heartbeat}``); socket.io's defaults."""
+    ping_timeout: float = Heartbeat.SOCKETIO_PING_TIMEOUT
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -152,10 +163,21 @@ class RelayTimeouts:
                 raise ConfigError(f"--{field.name.replace('_', '-')}: expected seconds > 0, "
                                   f"got {value!r}")
 
+    @property
+    def heartbeat(self) -> float:
+        """How long a silent client (a half-open connection, a polling client that died)
+        can stay connected before the relay's heartbeat drops it."""
+        return self.ping_interval + self.ping_timeout
+
     @classmethod
     def names(cls) -> tuple[str, ...]:
-        """The field names (what ``${relay.<name>}`` can read)."""
+        """The field names (what a relay profile's ``timeouts:`` and the flags state)."""
         return tuple(field.name for field in dataclasses.fields(cls))
+
+    @classmethod
+    def readable(cls) -> tuple[str, ...]:
+        """What ``${relay.<name>}`` can read: the fields and ``heartbeat``."""
+        return (*cls.names(), "heartbeat")
 
 
 @dataclass(frozen=True)
@@ -215,11 +237,20 @@ class RelaySettings:
         if CORS_ANY in self.cors_origins and set(self.cors_origins) != {CORS_ANY}:
             raise ConfigError("--cors-origin '*' allows every origin: give it alone")
 
+    @classmethod
+    def for_load(cls) -> RelaySettings:
+        """The reference relay as load runs and benchmarks drive it: warnings only (a log
+        line per connection would cost more than the load) and socket.io's heartbeat, as a
+        production relay runs, not the short one of the scenario pack."""
+        return cls(log_level="WARNING", ping_interval=Heartbeat.SOCKETIO_PING_INTERVAL,
+                   ping_timeout=Heartbeat.SOCKETIO_PING_TIMEOUT)
+
     @property
     def timeouts(self) -> RelayTimeouts:
         """The timeouts scenarios wait out on this relay."""
         return RelayTimeouts(self.drone_ack_timeout, self.termination_ack_timeout,
-                             self.termination_poll_timeout)
+                             self.termination_poll_timeout, self.ping_interval,
+                             self.ping_timeout)
 
     def regressed(self, switch: str) -> bool:
         """True when the known-bug switch ``switch`` is on."""

@@ -93,7 +93,7 @@ async def run_bench(options: BenchOptions, say: Callable[[str], None]) -> dict[s
     throughput as a fraction of the forwarder's). Raises ``EnvError`` when a server fails
     to start."""
     overhead: dict[str, Any] = {}
-    env = LocalEnvironment(RelaySettings(log_level="WARNING"))
+    env = LocalEnvironment(RelaySettings.for_load())
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as tmp:
         forwarder = ManagedProcess(
             "forwarder", [sys.executable, "-m", "harness.bench.forwarder",

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 def load_environment(kind: str, params: dict[str, Any]) -> Environment:
     """The environment a load or bench command runs against (the relay logs warnings only:
     one log line per connection would cost the relay more than the load)."""
-    return environment_from(kind, params, RelaySettings(log_level="WARNING"))
+    return environment_from(kind, params, RelaySettings.for_load())
 
 
 @contextlib.asynccontextmanager

@@ -77,11 +77,12 @@ relay_tuning_options = _compose(
                       "go before the relay ends its session itself (s)."),
     click.option("--ping-interval", envvar="GADGET_PING_INTERVAL", type=float,
                  default=Heartbeat.PING_INTERVAL, show_default=True,
-                 help="Reference relay: engine.io heartbeat interval (s)."),
+                 help="The relay's engine.io heartbeat interval (s): set on the reference "
+                      "relay; stated for any other (socket.io's 25 s when not given)."),
     click.option("--ping-timeout", envvar="GADGET_PING_TIMEOUT", type=float,
                  default=Heartbeat.PING_TIMEOUT, show_default=True,
-                 help="Reference relay: how long a ping may go unanswered before the "
-                      "client counts as gone (s)."),
+                 help="How long a ping may go unanswered before the relay counts the "
+                      "client as gone (s); as above (socket.io's 20 s when not given)."),
     admin_token_option,
     log_level_option,
     click.option("--regress", "regressions", envvar="GADGET_REGRESSIONS", multiple=True,

@@ -21,6 +21,12 @@ FactKind = Literal[
     "map-lacks",         # the relay's session map ``map`` lacks ``key``
     "ack-answer",        # the ack of ``event`` was ``got`` (of kind ``have``: ok, refused),
                          # not ``expected`` (of kind ``want``)
+    "stranded",          # actor ``actor`` is not connected: the relay ended its last
+                         # connection with ``cause`` (io server disconnect), after which
+                         # socket.io-client never reconnects
+    "kept-silent",       # the drone stopped answering (``cause``: the fault that silenced
+                         # it), yet the relay still counts it ``status`` ``window`` later,
+                         # past its heartbeat
 ]
 FACT_KINDS: tuple[str, ...] = get_args(FactKind)
 
@@ -49,6 +55,9 @@ class Fact:
     want: str | None = None  # the kinds of answer, ok or refused, for ack-answer
     have: str | None = None
     answer: str | None = None
+    cause: str | None = None  # why a connection ended or went quiet
+    status: str | None = None  # a registration's status as the database holds it
+    window: str | None = None  # a duration as shown: "12 s"
 
     def to_json(self) -> dict[str, Any]:
         """The fields that are set (for the trace file)."""

@@ -21,13 +21,17 @@ SENTENCES: dict[FactKind, str] = {
     "map-holds": "the relay's {map} map still holds {key}",
     "map-lacks": "the relay's {map} map lacks {key}",
     "ack-answer": "the ack of {event} from {who}: expected {expected}, got {got}",
+    "stranded": "the relay ended the last connection of {who} with '{cause}', after which "
+                "socket.io-client never reconnects",
+    "kept-silent": "{who} went silent ({cause}), yet the relay still counts it {status} "
+                   "{window} later, past its heartbeat",
 }
 """One sentence per fact kind; ``{field}`` is the fact's field."""
 
 JOINS: dict[FactKind, str] = {
     "never-reached": "; ", "connected-anyway": ", but ", "not-connected": ", though ",
     "relay-answered": "; ", "exited-unnoticed": "; ", "map-holds": "; ", "map-lacks": "; ",
-    "ack-answer": "; ",
+    "ack-answer": "; ", "stranded": "; ", "kept-silent": "; ",
 }
 """How a fact is attached after a headline, as a note."""
 

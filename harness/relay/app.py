@@ -24,7 +24,7 @@ from harness.relay.cors import CorsPolicy
 from harness.relay.drone_handlers import DroneHandlers
 from harness.relay.http_api import add_routes
 from harness.relay.ide_handlers import IdeHandlers
-from harness.relay.lifecycle import Lifecycle
+from harness.relay.lifecycle import NAMESPACE, Lifecycle
 from harness.relay.malformed import (
     OneLineClientErrors,
     answer_closing_sessions,
@@ -45,6 +45,12 @@ MAX_HTTP_BUFFER_SIZE = 1_000_000  # bytes per message / per polling request (eng
 MAX_PACKETS_PER_POLL = 10_000  # engine.io's default of 16 would reject busy polling drones
 DATABASE_TIMEOUT = 3.0
 STOP_TIMEOUT = 10.0
+# Known-bug switches of the relay as a whole (docs/socket-protocol.md, section 12).
+RESTART_STRANDS_CLIENTS = "restart-strands-clients"
+NO_HEARTBEAT_REAPING = "no-heartbeat-reaping"
+# With no-heartbeat-reaping: a ping timeout no run outlives (a day; socket.io-client's
+# timers take at most 2**31 - 1 ms).
+NEVER_REAPED = 86_400.0
 SHUTDOWN_GRACE = 1.0  # seconds for in-flight HTTP requests (long polls) at stop
 
 
@@ -66,7 +72,9 @@ class Relay:
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp", **self.cors.socketio_options(),
             max_http_buffer_size=MAX_HTTP_BUFFER_SIZE, logger=False, engineio_logger=False,
-            ping_interval=settings.ping_interval, ping_timeout=settings.ping_timeout,
+            ping_interval=settings.ping_interval,
+            ping_timeout=NEVER_REAPED if settings.regressed(NO_HEARTBEAT_REAPING)
+            else settings.ping_timeout,
         )
         read_polling_posts_whole(self.sio.eio)
         close_on_malformed_frames(self.sio.eio)
@@ -130,10 +138,14 @@ class Relay:
         disconnect`` never reconnects (socket.io-client's rule), one that sees ``transport
         close`` comes back when the relay does (``tests/integration/test_js_client_restart.py``).
         """
+        strand = self.settings.regressed(RESTART_STRANDS_CLIENTS)
         try:
             async with asyncio.timeout(STOP_TIMEOUT):
                 for session in list(self.registry.sessions()):
-                    await self.lifecycle.close_transport(session.sid)
+                    if strand:  # the bug: "io server disconnect", never reconnected
+                        await self.sio.disconnect(session.sid, namespace=NAMESPACE)
+                    else:
+                        await self.lifecycle.close_transport(session.sid)
         except TimeoutError:
             logger.warning("clients did not disconnect within %.0f s", STOP_TIMEOUT)
         await self.lifecycle.wait_closed(SHUTDOWN_GRACE)

@@ -81,7 +81,7 @@ ACTOR_FIELDS = ("name", "sid", "user_id", "registration_id", "token")
 ROOTS = (*_COLLECTIONS, "run_id", "capture", "actors", "relay", "vars")
 RESERVED_NAMES: tuple[str, ...] = ROOTS
 """Names an actor may not take: ``${<name>...}`` would read the root instead."""
-RELAY_FIELDS = RelayTimeouts.names()
+RELAY_FIELDS = RelayTimeouts.readable()
 _TERM = r"(?:\d+(?:\.\d+)?|\$\{[^}]*\})"
 _DURATION = re.compile(rf"\s*{_TERM}(?:\s*\+\s*{_TERM})*\s*")
 

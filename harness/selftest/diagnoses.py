@@ -119,6 +119,22 @@ DIAGNOSES: Mapping[str, Diagnosis] = {
                  "exited-unnoticed", events=frozenset({Event.REQUEST_TERMINATION})),
         ),
     ),
+    "restart-strands-clients": Diagnosis(
+        "restart-strands-clients",
+        "on its way down the relay says goodbye to every socket (io server disconnect) "
+        "instead of closing the transports, so socket.io-client never reconnects",
+        (
+            Clue("a client the relay's stop left unable to reconnect", "stranded"),
+        ),
+    ),
+    "no-heartbeat-reaping": Diagnosis(
+        "no-heartbeat-reaping",
+        "the relay never drops a client that stops answering its pings",
+        (
+            Clue("the relay kept a drone that stopped answering past its heartbeat",
+                 "kept-silent", role="drone"),
+        ),
+    ),
 }
 """Every switch of ``REGRESSIONS`` -> what a failure must establish to have caught it."""
 
