@@ -133,3 +133,19 @@ def instead(run: Run, name: str, since: int) -> list[Fact]:
         facts.append(Fact("connected-anyway", actor=name, role="drone", who=run.label(name),
                           registration=actor.registration_id, error=offline, sid=actor.sid))
     return facts
+
+
+SERVER_DISCONNECT = "io server disconnect"  # socket.io-client's reason: it never reconnects
+
+
+def stranded(run: Run, name: str) -> Fact | None:
+    """The actor ``name`` is not connected because the relay ended its last connection with
+    a Socket.IO DISCONNECT (``io server disconnect``), after which socket.io-client (and the
+    simulated clients, which follow its rules) never reconnect."""
+    last = next((m for m in reversed(run.history.messages)
+                 if m.actor == name and m.direction == "disconnect"), None)
+    if last is None or last.meta.get("cause") != SERVER_DISCONNECT:
+        return None
+    actor = run.socket(name)
+    return Fact("stranded", actor=name, role=actor.kind, who=run.label(name),
+                cause=SERVER_DISCONNECT)

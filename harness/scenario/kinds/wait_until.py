@@ -11,12 +11,14 @@ from typing import Any
 from harness.errors import ScenarioTimeout
 from harness.outcome.facts import Fact
 from harness.outcome.results import fail
+from harness.scenario import hints
 from harness.scenario.context import DEFAULT_TIMEOUT, Run
 from harness.scenario.kinds import check_db, check_sessions
 from harness.scenario.kinds.base import (
     ACTORS,
     DRONE,
     DURATION,
+    SOCKET,
     ErrorSink,
     StepKind,
     convert,
@@ -29,12 +31,15 @@ POLL_INTERVAL = 0.05
 
 @dataclass(frozen=True)
 class WaitUntilArgs:
-    """Exactly one condition (``db``, ``sessions``, ``idle`` drones) and the ``timeout``."""
+    """Exactly one condition (``db``, ``sessions``, ``idle`` drones, actors ``connected``
+    or ``disconnected``) and the ``timeout``."""
 
     db: check_db.DbSpec | None = field(default=None, metadata=convert(check_db.parse_spec))
     sessions: check_sessions.SessionsSpec | None = field(
         default=None, metadata=convert(check_sessions.parse_spec))
     idle: tuple[str, ...] = field(default=(), metadata=names())
+    connected: tuple[str, ...] = field(default=(), metadata=names())
+    disconnected: tuple[str, ...] = field(default=(), metadata=names())
     timeout: Any = None
 
 
@@ -60,6 +65,9 @@ async def wait_until(run: Run, step: Step) -> None:
             except ScenarioTimeout as exc:
                 raise fail(f"{run.label(name)} was still streaming after {timeout:g} s",
                            kind="timeout") from exc
+        return
+    if args.connected or args.disconnected:
+        await _connections(run, args.connected, args.disconnected, timeout)
         return
     if args.db is not None:
         spec = args.db
@@ -89,6 +97,29 @@ async def wait_until(run: Run, step: Step) -> None:
         raise fail(f"{text} (waited {timeout:g} s)", kind="timeout", facts=[fact])
 
 
+async def _connections(run: Run, connected: tuple[str, ...], disconnected: tuple[str, ...],
+                       timeout: float) -> None:
+    """Wait until every actor of ``connected`` is connected (by itself, when it reconnects
+    as socket.io-client does) and every one of ``disconnected`` is not."""
+    def ready() -> bool:
+        return all(run.socket(n).connected for n in connected) \
+            and not any(run.socket(n).connected for n in disconnected)
+
+    async def check() -> bool:
+        return ready()
+
+    if await _poll(check, timeout):
+        return
+    late = [n for n in connected if not run.socket(n).connected]
+    if late:
+        name = late[0]
+        raise fail(f"{run.label(name)} was not connected again within {timeout:g} s",
+                   kind="timeout", facts=[hints.stranded(run, name)])
+    name = next(n for n in disconnected if run.socket(n).connected)
+    raise fail(f"{run.label(name)} was still connected (as {run.socket(name).sid}) after "
+               f"{timeout:g} s", kind="timeout")
+
+
 def _check(args: Mapping[str, Any], error: ErrorSink) -> None:
     if isinstance(args.get("db"), dict):
         check_db.check_spec(args["db"], lambda path, message: error(("db", *path), message))
@@ -101,15 +132,20 @@ KINDS = (
         schema={
             "type": "object",
             "properties": {"db": {"$ref": "#/$defs/db"}, "idle": ACTORS,
-                           "sessions": {"$ref": "#/$defs/sessions"}, "timeout": DURATION},
+                           "sessions": {"$ref": "#/$defs/sessions"}, "connected": ACTORS,
+                           "disconnected": ACTORS, "timeout": DURATION},
             "additionalProperties": False,
             "description": "Wait until a condition holds (never a fixed sleep).",
-            "oneOf": [{"required": ["db"]}, {"required": ["idle"]}, {"required": ["sessions"]}],
+            "oneOf": [{"required": ["db"]}, {"required": ["idle"]}, {"required": ["sessions"]},
+                      {"required": ["connected"]}, {"required": ["disconnected"]}],
         },
         reference="one of `db: {...}` (as `check_db`), `sessions: {...}` (as "
-                  "`check_sessions`), `idle: <drones>` (their scripts finished); `timeout` "
+                  "`check_sessions`), `idle: <drones>` (their scripts finished), "
+                  "`connected: <actors>` (each connected: after a fault or a relay restart, "
+                  "once it has reconnected by itself), `disconnected: <actors>`; `timeout` "
                   "(5 s). The condition is polled every 50 ms; there is no fixed sleep step",
-        args=WaitUntilArgs, handler=wait_until, actors={"idle": DRONE}, check=_check,
+        args=WaitUntilArgs, handler=wait_until,
+        actors={"idle": DRONE, "connected": SOCKET, "disconnected": SOCKET}, check=_check,
         matchers=(("db", "status"), ("db", "locked_by"), ("db", "document"),
                   ("sessions", "size"))),
 )
