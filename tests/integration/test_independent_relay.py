@@ -23,6 +23,7 @@ from harness.env import ExternalEnvironment
 from harness.env.database import EmbeddedDatabase
 from harness.outcome import render_story
 from harness.scenario import load_paths, run_scenario
+from harness.settings import RelayTimeouts
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_RELAY = ROOT / "tests" / "relays" / "node"
@@ -42,7 +43,7 @@ async def node_relay(node_ready: None, tmp_path: Path) -> AsyncIterator[External
     database = EmbeddedDatabase("standin")
     await database.start(tmp_path)
     env = {**os.environ, "RELAY_PORT": "0", "DB_URL": database.uri, "DB_NAME": "gadget",
-           "DEBUG_TOKEN": TOKEN}
+           "DEBUG_TOKEN": TOKEN, "PING_INTERVAL_MS": "3000", "PING_TIMEOUT_MS": "3000"}
     log = (tmp_path / "node-relay.log").open("wb")
     process = await asyncio.create_subprocess_exec(
         "node", str(NODE_RELAY / "relay.js"), env=env, stdout=asyncio.subprocess.PIPE,
@@ -51,8 +52,10 @@ async def node_relay(node_ready: None, tmp_path: Path) -> AsyncIterator[External
         assert process.stdout is not None
         first = (await asyncio.wait_for(process.stdout.readline(), 20)).decode().split()
         assert first[:2] == ["listening", "on"], f"the relay said {first!r}; see its log"
+        # Its heartbeat, stated as a user states it for a relay not ours.
         relay = ExternalEnvironment(f"http://127.0.0.1:{first[2]}", database.uri, "gadget",
-                                    admin_token=TOKEN)
+                                    admin_token=TOKEN,
+                                    timeouts=RelayTimeouts(ping_interval=3, ping_timeout=3))
         await relay.start()
         yield relay
     finally:

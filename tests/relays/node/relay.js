@@ -20,6 +20,8 @@ const config = {
   droneAckMs: Number(env.DRONE_ACK_MS || 5000),
   terminationAckMs: Number(env.TERMINATION_ACK_MS || 5000),
   terminationPollMs: Number(env.TERMINATION_POLL_MS || 10000),
+  pingIntervalMs: Number(env.PING_INTERVAL_MS || 25000), // socket.io's defaults
+  pingTimeoutMs: Number(env.PING_TIMEOUT_MS || 20000),
 };
 
 const log = (...args) => console.error(new Date().toISOString(), ...args);
@@ -341,7 +343,9 @@ function onConnection(socket) {
 // ---------------------------------------------------------------- start and stop
 
 const httpServer = http.createServer(createHandler({ db, config, pendingLocks }));
-const io = new Server(httpServer); // default path /socket.io, maxHttpBufferSize 1e6
+// Default path /socket.io, maxHttpBufferSize 1e6.
+const io = new Server(httpServer, { pingInterval: config.pingIntervalMs,
+  pingTimeout: config.pingTimeoutMs });
 
 io.use((socket, next) => {
   authenticate(socket).then((who) => { socket.data.who = who; next(); }, (err) => {
