@@ -11,6 +11,7 @@ from harness.faults.errors import ToxicError
 from harness.faults.partition import Partition, partition
 from harness.faults.proxy import FaultProxy
 from harness.faults.toxics import (
+    TOXICS,
     Bandwidth,
     Direction,
     Latency,
@@ -23,6 +24,7 @@ from harness.faults.toxics import (
     bandwidth,
     latency,
     limit_data,
+    parameters,
     reset_peer,
     slicer,
     slow_close,
@@ -30,6 +32,7 @@ from harness.faults.toxics import (
 )
 
 __all__ = [
+    "TOXICS",
     "Bandwidth",
     "Direction",
     "FaultProxy",
@@ -46,6 +49,7 @@ __all__ = [
     "bandwidth",
     "latency",
     "limit_data",
+    "parameters",
     "partition",
     "reset_peer",
     "slicer",
