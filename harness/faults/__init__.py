@@ -8,9 +8,11 @@ TCP byte stream: no UDP, no TLS termination, no packet-level loss. See docs/faul
 
 from harness.faults.connection import ProxyConnection
 from harness.faults.errors import ToxicError
+from harness.faults.notes import FaultNote
 from harness.faults.partition import Partition, partition
 from harness.faults.proxy import FaultProxy
 from harness.faults.toxics import (
+    DIRECTIONS,
     TOXICS,
     Bandwidth,
     Direction,
@@ -32,9 +34,11 @@ from harness.faults.toxics import (
 )
 
 __all__ = [
+    "DIRECTIONS",
     "TOXICS",
     "Bandwidth",
     "Direction",
+    "FaultNote",
     "FaultProxy",
     "Latency",
     "LimitData",

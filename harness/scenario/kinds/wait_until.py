@@ -17,24 +17,28 @@ from harness.scenario.kinds.base import (
     ACTORS,
     DRONE,
     DURATION,
+    SOCKET,
     ErrorSink,
     StepKind,
     convert,
     names,
 )
 from harness.scenario.model import Step
+from harness.sim import SimClient
 
 POLL_INTERVAL = 0.05
 
 
 @dataclass(frozen=True)
 class WaitUntilArgs:
-    """Exactly one condition (``db``, ``sessions``, ``idle`` drones) and the ``timeout``."""
+    """Exactly one condition (``db``, ``sessions``, ``idle`` drones, ``disconnected``
+    socket actors) and the ``timeout``."""
 
     db: check_db.DbSpec | None = field(default=None, metadata=convert(check_db.parse_spec))
     sessions: check_sessions.SessionsSpec | None = field(
         default=None, metadata=convert(check_sessions.parse_spec))
     idle: tuple[str, ...] = field(default=(), metadata=names())
+    disconnected: tuple[str, ...] = field(default=(), metadata=names())
     timeout: Any = None
 
 
@@ -60,6 +64,17 @@ async def wait_until(run: Run, step: Step) -> None:
             except ScenarioTimeout as exc:
                 raise fail(f"{run.label(name)} was still streaming after {timeout:g} s",
                            kind="timeout") from exc
+        return
+    if args.disconnected:
+        for name in args.disconnected:
+            actor = run.socket(name)
+
+            async def down(actor: SimClient = actor) -> bool:
+                return not actor.connected
+
+            if not await _poll(down, timeout):
+                raise fail(f"{run.label(name)} was still connected (as {actor.sid}) after "
+                           f"{timeout:g} s", kind="timeout")
         return
     if args.db is not None:
         spec = args.db
@@ -100,16 +115,20 @@ KINDS = (
         summary="Wait until a condition holds (never a fixed sleep).",
         schema={
             "type": "object",
-            "properties": {"db": {"$ref": "#/$defs/db"}, "idle": ACTORS,
+            "properties": {"db": {"$ref": "#/$defs/db"}, "idle": ACTORS, "disconnected": ACTORS,
                            "sessions": {"$ref": "#/$defs/sessions"}, "timeout": DURATION},
             "additionalProperties": False,
             "description": "Wait until a condition holds (never a fixed sleep).",
-            "oneOf": [{"required": ["db"]}, {"required": ["idle"]}, {"required": ["sessions"]}],
+            "oneOf": [{"required": ["db"]}, {"required": ["idle"]}, {"required": ["sessions"]},
+                      {"required": ["disconnected"]}],
         },
         reference="one of `db: {...}` (as `check_db`), `sessions: {...}` (as "
-                  "`check_sessions`), `idle: <drones>` (their scripts finished); `timeout` "
+                  "`check_sessions`), `idle: <drones>` (their scripts finished), "
+                  "`disconnected: <actors>` (their socket is down, its disconnect recorded: "
+                  "after a `fault` cut); `timeout` "
                   "(5 s). The condition is polled every 50 ms; there is no fixed sleep step",
-        args=WaitUntilArgs, handler=wait_until, actors={"idle": DRONE}, check=_check,
+        args=WaitUntilArgs, handler=wait_until, check=_check,
+        actors={"idle": DRONE, "disconnected": SOCKET},
         matchers=(("db", "status"), ("db", "locked_by"), ("db", "document"),
                   ("sessions", "size"))),
 )
