@@ -231,7 +231,8 @@ def _heal(network: Network, name: str) -> tuple[tuple[str, ...], int]:
     if split is None:
         raise ToxicError(f"no partition named {name} is in force; in force: "
                          f"{', '.join(network.partitions) or 'none'}")
-    actors = tuple(a for a, proxy in network.proxies.items() if proxy in split.proxies)
+    actors = tuple(a for held in split.proxies for a, proxy in network.proxies.items()
+                   if proxy is held)
     released = sum(network.in_flight(a) for a in actors)
     split.heal()
     return actors, released
