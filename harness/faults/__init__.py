@@ -8,9 +8,12 @@ TCP byte stream: no UDP, no TLS termination, no packet-level loss. See docs/faul
 
 from harness.faults.connection import ProxyConnection
 from harness.faults.errors import ToxicError
+from harness.faults.notes import FaultNote
 from harness.faults.partition import Partition, partition
 from harness.faults.proxy import FaultProxy
 from harness.faults.toxics import (
+    DIRECTIONS,
+    TOXICS,
     Bandwidth,
     Direction,
     Latency,
@@ -23,6 +26,7 @@ from harness.faults.toxics import (
     bandwidth,
     latency,
     limit_data,
+    parameters,
     reset_peer,
     slicer,
     slow_close,
@@ -30,8 +34,11 @@ from harness.faults.toxics import (
 )
 
 __all__ = [
+    "DIRECTIONS",
+    "TOXICS",
     "Bandwidth",
     "Direction",
+    "FaultNote",
     "FaultProxy",
     "Latency",
     "LimitData",
@@ -46,6 +53,7 @@ __all__ = [
     "bandwidth",
     "latency",
     "limit_data",
+    "parameters",
     "partition",
     "reset_peer",
     "slicer",

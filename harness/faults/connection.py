@@ -54,6 +54,7 @@ class ProxyConnection:
         self._holds: dict[Direction, set[str]] = {d: set() for d in DIRECTIONS}
         self._flowing = {d: asyncio.Event() for d in DIRECTIONS}
         self._sent = dict.fromkeys(DIRECTIONS, 0)
+        self._received = dict.fromkeys(DIRECTIONS, 0)
         self._queues: dict[Direction, asyncio.Queue[tuple[float, bytes]]] = {
             d: asyncio.Queue(_QUEUE_CHUNKS) for d in DIRECTIONS}
         self._ended: set[Direction] = set()
@@ -79,6 +80,16 @@ class ProxyConnection:
     def bytes_sent(self, direction: Direction) -> int:
         """Bytes passed on so far in ``direction``."""
         return self._sent[direction]
+
+    def bytes_received(self, direction: Direction) -> int:
+        """Bytes read so far from the sender of ``direction`` (passed on or not)."""
+        return self._received[direction]
+
+    def bytes_in_flight(self, direction: Direction) -> int:
+        """Bytes of ``direction`` inside the proxy now: read, not (yet) passed on. Held by
+        a stall, a partition or a blackhole, delayed by a latency, or cut off by a data
+        limit. (Bytes still in the kernel's socket buffers are not counted.)"""
+        return self._received[direction] - self._sent[direction]
 
     # -- driven by the proxy -------------------------------------------------------------
 
@@ -151,6 +162,7 @@ class ProxyConnection:
         try:
             while True:
                 data = await self._source[direction].read(_CHUNK)
+                self._received[direction] += len(data)
                 await queue.put((loop.time(), data))
                 if not data:
                     return

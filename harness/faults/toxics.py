@@ -23,7 +23,7 @@ direction (``latency_downstream``) unless told otherwise:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from typing import ClassVar, Final, Literal, TypeGuard, get_args
 
 from harness.faults.errors import ToxicError
@@ -44,13 +44,14 @@ class Toxic:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
-            raise ToxicError(f"{self.kind}: name must be a non-empty string, got {self.name!r}")
+            raise ToxicError(f"{self.kind}: name must be a non-empty string, got {self.name!r}",
+                             param="name")
         if self.direction not in DIRECTIONS:
             raise ToxicError(f"{self.kind} {self.name!r}: direction must be 'upstream' or "
-                             f"'downstream', got {self.direction!r}")
+                             f"'downstream', got {self.direction!r}", param="direction")
         if not _is_number(self.toxicity) or not 0.0 <= self.toxicity <= 1.0:
             raise ToxicError(f"{self.kind} {self.name!r}: toxicity must be between 0 and 1, "
-                             f"got {self.toxicity!r}")
+                             f"got {self.toxicity!r}", param="toxicity")
         self._check()
 
     def _check(self) -> None:
@@ -61,7 +62,7 @@ class Toxic:
         if not _is_number(value) or value < minimum or (positive and value <= 0):
             bound = "> 0" if positive else f">= {minimum:g}"
             raise ToxicError(f"{self.kind} {self.name!r}: {param} must be a number {bound}, "
-                             f"got {value!r}")
+                             f"got {value!r}", param=param)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,10 +138,13 @@ class Slicer(Toxic):
         self._need("delay_us", self.delay_us)
         if not isinstance(self.average_size, int) or not isinstance(self.size_variation, int):
             raise ToxicError(f"slicer {self.name!r}: average_size and size_variation must be "
-                             f"integers, got {self.average_size!r} and {self.size_variation!r}")
+                             f"integers, got {self.average_size!r} and {self.size_variation!r}",
+                             param="average_size" if not isinstance(self.average_size, int)
+                             else "size_variation")
         if self.size_variation >= self.average_size:
             raise ToxicError(f"slicer {self.name!r}: size_variation must be smaller than "
-                             f"average_size, got {self.size_variation} >= {self.average_size}")
+                             f"average_size, got {self.size_variation} >= {self.average_size}",
+                             param="size_variation")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,7 +157,22 @@ class LimitData(Toxic):
     def _check(self) -> None:
         if not isinstance(self.bytes, int) or isinstance(self.bytes, bool) or self.bytes < 0:
             raise ToxicError(f"limit_data {self.name!r}: bytes must be an integer >= 0, "
-                             f"got {self.bytes!r}")
+                             f"got {self.bytes!r}", param="bytes")
+
+
+TOXICS: Final[dict[str, type[Toxic]]] = {
+    cls.kind: cls for cls in (Latency, Bandwidth, Timeout, ResetPeer, SlowClose, Slicer,
+                              LimitData)}
+"""Every toxic class by its kind name (``"latency"``...), for callers that pick a toxic by
+name (scenario steps)."""
+
+
+def parameters(kind: type[Toxic]) -> dict[str, bool]:
+    """A toxic class's own parameters (not name, direction, toxicity), each with whether it
+    is required."""
+    base = {f.name for f in fields(Toxic)}
+    return {f.name: f.default is MISSING and f.default_factory is MISSING
+            for f in fields(kind) if f.name not in base}
 
 
 def _is_number(value: object) -> TypeGuard[float]:

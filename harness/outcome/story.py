@@ -11,6 +11,8 @@ import itertools
 import json
 from typing import Any
 
+from harness.faults import FaultNote
+from harness.faults.notes import EVENT as FAULT_EVENT
 from harness.outcome.results import Failure, ScenarioResult, StepResult
 from harness.sim.history import Message
 
@@ -71,7 +73,19 @@ def _step_lines(results: list[StepResult], depth: int = 0) -> list[str]:
     return lines
 
 
+def _faulted(message: Message) -> tuple[str, ...]:
+    """The actors whose links a fault note acted on (none for other messages)."""
+    if message.kind != "harness" or message.event != FAULT_EVENT:
+        return ()
+    note = FaultNote.from_json(message.payload)
+    return note.actors if note is not None else ()
+
+
 def _message_line(message: Message, started: float) -> str:
+    if _faulted(message):
+        note = FaultNote.from_json(message.payload)
+        assert note is not None
+        return f"+{message.t - started:.3f} s  {note.describe()}"
     body = message.ack if message.direction in ("ack", "acked") else message.payload
     text = "" if body is None else " " + json.dumps(body, sort_keys=True, default=str)
     if len(text) > 140:
@@ -90,7 +104,7 @@ def last_messages(result: ScenarioResult, count: int = LAST_MESSAGES) -> list[st
     lines: list[str] = []
     actors = list(dict.fromkeys(m.actor for m in history if m.kind != "harness"))
     for actor in actors:
-        mine = [m for m in history if m.actor == actor]
+        mine = [m for m in history if m.actor == actor or actor in _faulted(m)]
         label = result.actor_labels.get(actor, actor)
         skipped = f" (last {count} of {len(mine)})" if len(mine) > count else ""
         lines.append(f"{label}{skipped}:")

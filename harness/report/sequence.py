@@ -24,6 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from harness.faults import FaultNote
+from harness.faults.notes import EVENT as FAULT_EVENT
 from harness.outcome.deliveries import Missed, pair
 from harness.outcome.facts import Fact
 from harness.outcome.results import ScenarioResult
@@ -39,7 +41,8 @@ _FORWARDED_REQUESTS = (Event.REQUEST_SESSION_LOCK, Event.RELEASE_SESSION_LOCK,
 _OBJECT_ID = re.compile(r"\b([0-9a-fA-F]{4})[0-9a-fA-F]{16}([0-9a-fA-F]{4})\b")
 
 RowKind = Literal["step", "arrow", "lost", "missing", "marker", "group", "elided", "failure"]
-Style = Literal["event", "ack", "http", "connect", "disconnect", "error", "note", "lost"]
+Style = Literal["event", "ack", "http", "connect", "disconnect", "error", "note", "lost",
+                "fault"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class Row:
     t_end: float | None = None  # a group's last time
     count: int = 1
     why: str = ""  # a lost or missing row: where the message stopped, said in words
+    lanes: tuple[str, ...] = ()  # a fault marker: every lane it acts on (src is the first)
 
 
 @dataclass(frozen=True)
@@ -258,6 +262,16 @@ def _message_row(message: Message, t0: float, lost: Mapping[int, str]) -> Row:
     return replace(base, kind="marker", src=actor, style="note", label=short_ids(text)[:80])
 
 
+def _fault_row(message: Message, t0: float, actors: Mapping[str, ActorInfo]) -> Row | None:
+    """A marked row where a ``fault`` step acted, on the lanes of the actors it touched."""
+    note = FaultNote.from_json(message.payload) if message.event == FAULT_EVENT else None
+    if note is None:
+        return None
+    lanes = tuple(a for a in note.actors if a in actors)
+    return Row("marker", note.describe(), t=message.t - t0, src=lanes[0] if lanes else RELAY,
+               style="fault", seqs=(message.seq,), detail=pretty(message.payload), lanes=lanes)
+
+
 def _missing_row(facts: Sequence[Fact], actors: Mapping[str, ActorInfo],
                  rows: Sequence[Row], t: float | None) -> Row | None:
     """A relay -> actor arrow that never arrived, for a failure that establishes an event
@@ -370,6 +384,9 @@ def build_diagram(messages: Sequence[Message], actors: Mapping[str, ActorInfo], 
     failure_at: int | None = None
     for message in messages:
         if message.kind == "harness":
+            fault = _fault_row(message, t0, actors)
+            if fault is not None:
+                rows.append(replace(fault, failing=in_failing) if in_failing else fault)
             if message.event != "step":
                 continue
             title = str(message.payload)

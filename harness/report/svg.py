@@ -27,7 +27,8 @@ _SVG_STYLE = (".label{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-lin
               ".time{fill:#52606d;font-size:11px}")
 
 _COLOURS = {"event": "#1f4e9c", "ack": "#5f6b7a", "http": "#7a3fa0", "connect": "#2e7d32",
-            "disconnect": "#8d6e63", "error": "#c62828", "note": "#6d6d6d", "lost": "#c62828"}
+            "disconnect": "#8d6e63", "error": "#c62828", "note": "#6d6d6d", "lost": "#c62828",
+            "fault": "#e65100"}
 _STEP_MARK = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "-", "cancelled": "~",
               "not-run": "·"}
 
@@ -171,8 +172,10 @@ def render_svg(diagram: Diagram, *, anchor: str = "m") -> str:
         elif row.kind == "marker":
             x = _x(positions, row.src)
             colour = _COLOURS[row.style]
-            body.append(f'{_title(row)}<circle cx="{x:.0f}" cy="{mid - 4:.0f}" r="5" '
-                        f'fill="{colour}"/>')
+            body.append(_title(row))
+            for marked in row.lanes or (row.src,):  # a fault marks every link it acts on
+                body.append(f'<circle cx="{_x(positions, marked):.0f}" cy="{mid - 4:.0f}" '
+                            f'r="5" fill="{colour}"/>')
             body.append(f'<text class="label" x="{x + 9:.0f}" y="{mid:.0f}" '
                         f'fill="{colour}">{escape(row.label)}</text>')
         else:

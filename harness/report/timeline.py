@@ -58,7 +58,7 @@ def timeline_lines(trace: Trace, *, width: int = PAYLOAD_WIDTH, color: bool = Fa
                 yield click.style(line, fg="red", bold=True) if color and row.kind == "failure" \
                     else line
             continue
-        if actor is not None and actor not in (row.src, row.dst):
+        if actor is not None and actor not in (row.src, row.dst, *row.lanes):
             continue
         src = row.src or RELAY
         if row.kind == "marker":
@@ -79,7 +79,9 @@ def timeline_lines(trace: Trace, *, width: int = PAYLOAD_WIDTH, color: bool = Fa
         line = f"{t:>10}  {route}  {row.label}{payload}"
         if row.why:
             line += f"\n{'':>10}  {'':>{lane_width}}    ✗ {row.why}"
-        if color and (row.kind in ("lost", "missing") or row.style == "error"):
+        if color and row.style == "fault":
+            line = click.style(line, fg="yellow", bold=True)
+        elif color and (row.kind in ("lost", "missing") or row.style == "error"):
             line = click.style(line, fg="red", bold=True)
         elif color and row.style in ("ack", "note"):
             line = click.style(line, dim=True)

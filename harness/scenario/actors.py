@@ -86,18 +86,22 @@ class Cast:
 
 
 def build_cast(specs: tuple[ActorSpec, ...], world: World, relay_url: str,
-               history: MessageHistory, render: Callable[[Any], Any]) -> Cast:
-    """Create (not connect) every actor; ``render`` resolves templated tokens and ids."""
+               history: MessageHistory, render: Callable[[Any], Any],
+               socket_urls: Mapping[str, str] | None = None) -> Cast:
+    """Create (not connect) every actor; ``render`` resolves templated tokens and ids.
+    ``socket_urls`` gives IDE and drone actors another relay URL (their fault proxy's);
+    HTTP actors always use ``relay_url``."""
     actors: dict[str, Actor] = {}
     tokens: dict[str, str | None] = {}
     for spec in specs:
+        url = (socket_urls or {}).get(spec.name, relay_url)
         if spec.type == "http":
             actors[spec.name] = HttpActor(spec.name, relay_url, history)
             tokens[spec.name] = world.users[spec.user].token if spec.user is not None else None
         elif spec.type == "ide":
             user = world.users[spec.user or 0]
             token = render(spec.token) if spec.token is not None else user.token
-            actors[spec.name] = SimIDE(spec.name, relay_url, token=str(token), history=history,
+            actors[spec.name] = SimIDE(spec.name, url, token=str(token), history=history,
                                        transport=spec.transport, user_id=user.id)
             tokens[spec.name] = str(token)
         else:
@@ -105,7 +109,7 @@ def build_cast(specs: tuple[ActorSpec, ...], world: World, relay_url: str,
             registration = render(spec.registration) if spec.registration else drone.id
             token = render(spec.token) if spec.token is not None else drone.token
             behaviour = merge_behaviour(DroneBehaviour(), spec.behaviour)
-            actors[spec.name] = SimDrone(spec.name, relay_url, registration_id=str(registration),
+            actors[spec.name] = SimDrone(spec.name, url, registration_id=str(registration),
                                          token=str(token), history=history,
                                          behaviour=behaviour, transport=spec.transport,
                                          user_id=drone.user_id)

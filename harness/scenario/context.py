@@ -15,6 +15,7 @@ from harness.outcome.results import fail
 from harness.scenario.actors import Cast
 from harness.scenario.matchers import MatchResult
 from harness.scenario.model import Scenario
+from harness.scenario.network import Network
 from harness.scenario.templating import TemplateContext
 from harness.sim import HttpActor, Message, MessageHistory, SimClient, SimDrone
 from harness.text import short
@@ -27,9 +28,11 @@ DEFAULT_TIMEOUT = 5.0
 class Run:
     """One run: the scenario, its environment, database, world, actors and history.
 
-    ``cursors[actor]`` is the history seq after the last message an ``expect`` consumed for
-    that actor; the next ``expect`` and ``expect_nothing`` look only after it. Each branch of
-    a ``parallel`` step works on a ``fork`` with cursors of its own.
+    ``network`` holds the fault proxies in front of the socket actors when the scenario has
+    ``fault`` steps (None otherwise). ``cursors[actor]`` is the history seq after the last
+    message an ``expect`` consumed for that actor; the next ``expect`` and
+    ``expect_nothing`` look only after it. Each branch of a ``parallel`` step works on a
+    ``fork`` with cursors of its own.
     """
 
     scenario: Scenario
@@ -40,6 +43,7 @@ class Run:
     cast: Cast
     templates: TemplateContext
     cursors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    network: Network | None = None  # the actors' fault proxies (scenarios with fault steps)
 
     def fork(self) -> Run:
         """A branch of a ``parallel`` step: everything shared but the cursors, copied."""

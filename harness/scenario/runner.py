@@ -37,6 +37,7 @@ from harness.scenario.kinds import REGISTRY
 from harness.scenario.kinds.groups import run_in_order
 from harness.scenario.kinds.wait_until import POLL_INTERVAL
 from harness.scenario.model import Scenario, Step
+from harness.scenario.network import Network, uses_faults
 from harness.scenario.templating import TemplateContext
 from harness.sim import MessageHistory, SimDrone, SimIDE
 from seed import build_world, cleanup
@@ -102,15 +103,19 @@ async def run_scenario(scenario: Scenario, env: Environment, *,
         env.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=10_000)
     db = client[env.database]
     run: Run | None = None
+    network: Network | None = None
     try:
         world = await build_world(db, scenario.world)
         result.run_id = world.run_id
         templates = TemplateContext(world, relay=env.relay_timeouts,
                                     actor_specs={a.name: a for a in scenario.actors},
                                     variables=scenario.variables)
-        cast = build_cast(scenario.actors, world, env.relay_url, history, templates.render)
+        if uses_faults(scenario):
+            network = await Network.open(scenario, env.relay_url)
+        cast = build_cast(scenario.actors, world, env.relay_url, history, templates.render,
+                          network.urls() if network is not None else None)
         templates.actors = cast.ref
-        run = Run(scenario, env, db, world, history, cast, templates)
+        run = Run(scenario, env, db, world, history, cast, templates, network=network)
         await _steps(run, result)
         await _finish(run, result)
     except HarnessError as exc:
@@ -123,12 +128,16 @@ async def run_scenario(scenario: Scenario, env: Environment, *,
                 result.actor_labels = run.cast.labels()
         finally:
             try:
-                if result.run_id is not None:
-                    await cleanup(db, result.run_id)
-            except HarnessError as exc:
-                result.notes.append(f"cleanup of run {result.run_id} failed: {exc}")
+                if network is not None:  # after the actors: their goodbyes pass through it
+                    await network.close()
             finally:
-                await client.close()
+                try:
+                    if result.run_id is not None:
+                        await cleanup(db, result.run_id)
+                except HarnessError as exc:
+                    result.notes.append(f"cleanup of run {result.run_id} failed: {exc}")
+                finally:
+                    await client.close()
         result.history = history.messages
         result.duration = time.monotonic() - began
     if not result.passed:

@@ -260,8 +260,14 @@ async def test_stall_holds_one_direction_until_resume(
     await echo.wait(lambda: echo.received == b"held")  # upstream still flows
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(stream[0].read(1), QUIET)
+    (connection,) = proxy.connections
+    assert connection.bytes_received("downstream") == 4
+    assert connection.bytes_in_flight("downstream") == 4  # held inside the proxy
+    assert connection.bytes_in_flight("upstream") == 0
     proxy.resume("downstream")
     assert await asyncio.wait_for(stream[0].readexactly(4), WAIT) == b"held"
+    assert connection.bytes_in_flight("downstream") == 0
+    assert connection.bytes_sent("downstream") == 4
     close(stream)
 
 

@@ -57,6 +57,36 @@ def test_bad_parameters_name_the_toxic_and_the_parameter(
     assert isinstance(caught.value, ValueError)
 
 
+@pytest.mark.parametrize(("make", "params", "param"), [
+    (latency, {"ms": -1}, "ms"),
+    (latency, {"ms": 10, "jitter_ms": "5"}, "jitter_ms"),
+    (bandwidth, {"kb_per_s": 0}, "kb_per_s"),
+    (slicer, {"average_size": 10.5}, "average_size"),
+    (slicer, {"average_size": 10, "size_variation": 1.5}, "size_variation"),
+    (slicer, {"average_size": 10, "size_variation": 10}, "size_variation"),
+    (limit_data, {"bytes": -1}, "bytes"),
+    (latency, {"ms": 1, "direction": "up"}, "direction"),
+    (latency, {"ms": 1, "toxicity": 1.5}, "toxicity"),
+    (latency, {"ms": 1, "name": ""}, "name"),
+])
+def test_a_bad_parameter_is_named_in_the_error(
+        make: Callable[..., Any], params: dict[str, Any], param: str) -> None:
+    with pytest.raises(ToxicError) as caught:
+        make(**params)
+    assert caught.value.param == param
+
+
+def test_every_toxic_is_listed_by_kind_with_its_own_parameters() -> None:
+    kinds = {v for v in vars(faults).values()
+             if isinstance(v, type) and issubclass(v, Toxic) and v is not Toxic}
+    assert set(faults.TOXICS.values()) == kinds
+    assert all(faults.TOXICS[kind.kind] is kind for kind in kinds)
+    assert faults.parameters(faults.Latency) == {"ms": True, "jitter_ms": False}
+    assert faults.parameters(faults.Slicer) == {
+        "average_size": True, "size_variation": False, "delay_us": False}
+    assert faults.parameters(faults.LimitData) == {"bytes": True}
+
+
 def test_toxics_are_frozen_and_named_after_kind_and_direction() -> None:
     toxic = latency(100, 10, direction="upstream")
     assert toxic == Latency(name="latency_upstream", direction="upstream", ms=100, jitter_ms=10)
