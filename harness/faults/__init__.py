@@ -10,7 +10,7 @@ from harness.faults.connection import ProxyConnection
 from harness.faults.errors import ToxicError
 from harness.faults.notes import FaultNote
 from harness.faults.partition import Partition, partition
-from harness.faults.proxy import FaultProxy
+from harness.faults.proxy import CUT_SIDES, CutSide, FaultProxy
 from harness.faults.toxics import (
     DIRECTIONS,
     TOXICS,
@@ -34,9 +34,11 @@ from harness.faults.toxics import (
 )
 
 __all__ = [
+    "CUT_SIDES",
     "DIRECTIONS",
     "TOXICS",
     "Bandwidth",
+    "CutSide",
     "Direction",
     "FaultNote",
     "FaultProxy",

@@ -15,7 +15,7 @@ import random
 import socket
 import struct
 from collections.abc import Iterator
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from harness.faults.toxics import (
     DIRECTIONS,
@@ -38,6 +38,9 @@ _QUEUE_CHUNKS = 4
 _BANDWIDTH_STEP_S = 0.05  # pace bandwidth in slices this long, so it is smooth, not bursty
 
 
+_ORPHANED: Final = "half-open"
+
+
 class ProxyConnection:
     """A live connection through a ``FaultProxy`` (read its state; the proxy drives it)."""
 
@@ -58,6 +61,7 @@ class ProxyConnection:
         self._queues: dict[Direction, asyncio.Queue[tuple[float, bytes]]] = {
             d: asyncio.Queue(_QUEUE_CHUNKS) for d in DIRECTIONS}
         self._ended: set[Direction] = set()
+        self._orphaned = False  # the client side was reset, the relay side left open
         self._closed = asyncio.Event()
         self.client_address: tuple[str, int] = client[1].get_extra_info("peername")[:2]
         for event in self._flowing.values():
@@ -138,6 +142,24 @@ class ProxyConnection:
         if not self._holds[direction]:
             self._flowing[direction].set()
 
+    @property
+    def orphaned(self) -> bool:
+        """True once ``orphan()`` reset the client side and left the relay side open."""
+        return self._orphaned
+
+    def orphan(self) -> None:
+        """Reset the client's side only and leave the relay's side open and silent: a
+        half-open connection, as a laptop that changed networks or a NAT that forgot the
+        flow leaves it. Nothing passes either way any more; the connection ends when the
+        relay closes its side (at its heartbeat) or the proxy closes."""
+        if self._closed.is_set() or self._orphaned:
+            return
+        self._orphaned = True
+        for direction in DIRECTIONS:
+            self.hold(direction, _ORPHANED)
+        logger.debug("orphan %s", self)
+        abort_with_rst(self._client_writer)
+
     def close(self, *, reset: bool = False) -> None:
         """Close both sockets: flushed with FIN, or at once with RST when ``reset``."""
         if self._closed.is_set():
@@ -162,12 +184,19 @@ class ProxyConnection:
         try:
             while True:
                 data = await self._source[direction].read(_CHUNK)
+                if self._orphaned:
+                    if direction == "downstream" and not data:
+                        self.close()  # the relay has let go of the half-open connection
+                    if not data:
+                        return
+                    continue  # nobody is left to receive it
                 self._received[direction] += len(data)
                 await queue.put((loop.time(), data))
                 if not data:
                     return
-        except OSError:  # a peer reset: pass the reset on
-            self.close(reset=True)
+        except OSError:  # a peer reset: pass the reset on (none left for an orphan's client)
+            if not (self._orphaned and direction == "upstream"):
+                self.close(reset=True)
 
     async def _write(self, direction: Direction) -> None:
         loop = asyncio.get_running_loop()

@@ -73,7 +73,11 @@ class FaultNote:
         elif action == "cut":
             count = int(e.get("connections") or 0)
             lost = f", {size(e['lost'])} in flight lost" if e.get("lost") else ""
-            text = f"{who}: cut ({count} connection{'s' * (count != 1)} reset{lost})"
+            if p.get("side") == "client":
+                text = (f"{who}: cut on the actor's side ({count} connection"
+                        f"{'s' * (count != 1)} left half-open at the relay{lost})")
+            else:
+                text = f"{who}: cut ({count} connection{'s' * (count != 1)} reset{lost})"
         elif action == "stall":
             text = f"{who} link: stall {_way(p)}"
         elif action == "resume":

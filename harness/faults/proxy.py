@@ -12,7 +12,7 @@ import contextlib
 import logging
 import random
 from types import TracebackType
-from typing import Self
+from typing import Final, Literal, Self
 
 from harness.errors import ScenarioTimeout
 from harness.faults.connection import ProxyConnection, abort_with_rst
@@ -22,6 +22,9 @@ from harness.faults.toxics import DIRECTIONS, Direction, Toxic
 logger = logging.getLogger(__name__)
 
 _STALL = "stall"
+
+CutSide = Literal["both", "client"]
+CUT_SIDES: Final = ("both", "client")
 
 
 class FaultProxy:
@@ -129,8 +132,20 @@ class FaultProxy:
 
     # -- controls ------------------------------------------------------------------------
 
-    async def cut(self) -> None:
-        """Reset (RST) every live connection now and wait until they are gone."""
+    async def cut(self, side: CutSide = "both") -> None:
+        """Reset (RST) every live connection now and wait until they are gone.
+
+        ``side="client"`` resets only the actor's side and leaves the relay's open and
+        silent (``ProxyConnection.orphan``): the actor knows at once, the relay only at its
+        heartbeat, and a reconnecting actor's new connection passes meanwhile.
+        """
+        if side not in CUT_SIDES:
+            raise ToxicError(f"cut: side must be one of {', '.join(CUT_SIDES)}, got {side!r}",
+                             param="side")
+        if side == "client":
+            for connection in list(self._live):
+                connection.orphan()
+            return
         handlers = list(self._live.values())
         for connection in list(self._live):
             connection.close(reset=True)

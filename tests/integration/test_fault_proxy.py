@@ -18,6 +18,7 @@ from aiohttp import web
 
 from harness.faults import (
     FaultProxy,
+    ToxicError,
     bandwidth,
     latency,
     limit_data,
@@ -250,6 +251,35 @@ async def test_cut_resets_both_sides(proxy: FaultProxy, echo: Upstream) -> None:
     await echo.wait(lambda: echo.ended)
     assert echo.ended == ["reset"]
     close(stream)
+
+
+async def test_cut_on_the_client_side_leaves_the_relay_side_half_open(
+        proxy: FaultProxy, echo: Upstream) -> None:
+    stream = await connect(proxy)
+    await round_trip(stream, b"alive")
+    await proxy.cut("client")
+    with pytest.raises(ConnectionResetError):
+        await read_to_eof(stream[0])
+    assert len(proxy.connections) == 1 and proxy.connections[0].orphaned
+    # The upstream sees nothing: no end of stream, no reset; what it sends goes nowhere.
+    echo.writers[0].write(b"anyone there?")
+    await echo.writers[0].drain()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(echo.wait(lambda: echo.ended), QUIET)
+    # A new connection passes meanwhile (a reconnecting client's).
+    fresh = await connect(proxy)
+    await round_trip(fresh, b"back")
+    # When the upstream lets go (its heartbeat), the half-open connection ends.
+    echo.writers[0].close()
+    await proxy.wait_connections(1, WAIT)
+    assert not proxy.connections[0].orphaned
+    close(stream)
+    close(fresh)
+
+
+async def test_cut_names_a_bad_side(proxy: FaultProxy) -> None:
+    with pytest.raises(ToxicError, match="cut: side must be one of both, client, got 'relay'"):
+        await proxy.cut("relay")  # type: ignore[arg-type]
 
 
 async def test_stall_holds_one_direction_until_resume(

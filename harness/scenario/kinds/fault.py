@@ -10,6 +10,8 @@ vocabulary (docs/faults.md, "In scenarios"):
      toxicity}                                          directions unless ``direction``)
     {actor, remove: <name>} / {actor, clear: true}      withdraw one toxic / every toxic
     {actor, cut: true}                                  reset every live connection now
+    {actor, cut: client}                                reset the actor's side only (the
+                                                        relay's stays open: half-open)
     {actor, stall: <direction>} / {actor, resume: ...}  hold / release one direction
     {actor, refuse: true|false}                         reset new connections at once
     {partition: [actors], name} / {heal: <name>}        blackhole those links / let go
@@ -30,6 +32,7 @@ from harness.errors import ScenarioTimeout
 from harness.faults import (
     DIRECTIONS,
     TOXICS,
+    CutSide,
     Direction,
     FaultNote,
     Partition,
@@ -81,7 +84,7 @@ class FaultArgs:
     toxicity: float = 1.0
     remove: str | None = None
     clear: bool = False
-    cut: bool = False
+    cut: bool | str = False  # true, or "client": half-open
     stall: str | None = None
     resume: str | None = None
     refuse: bool | None = None
@@ -94,7 +97,7 @@ class FaultArgs:
     def action(self) -> str:
         """The action this step takes (the loader guarantees exactly one)."""
         set_ = {"toxic": self.toxic is not None, "remove": self.remove is not None,
-                "clear": self.clear, "cut": self.cut, "stall": self.stall is not None,
+                "clear": self.clear, "cut": bool(self.cut), "stall": self.stall is not None,
                 "resume": self.resume is not None, "refuse": self.refuse is not None,
                 "partition": bool(self.partition), "heal": self.heal is not None,
                 "connections": self.connections is not None}
@@ -142,10 +145,13 @@ async def fault(run: Run, step: Step) -> None:
             for name in actors:
                 network.proxy(name).clear()
         elif action == "cut":
+            side: CutSide = "client" if args.cut == "client" else "both"
+            if side == "client":
+                params["side"] = side
             effect["connections"] = sum(len(network.proxy(a).connections) for a in actors)
             effect["lost"] = sum(network.in_flight(a) for a in actors)
             for name in actors:
-                await network.proxy(name).cut()
+                await network.proxy(name).cut(side)
         elif action in ("stall", "resume"):
             direction = args.stall if action == "stall" else args.resume
             assert direction is not None
@@ -301,7 +307,8 @@ def _schema() -> dict[str, Any]:
         "toxicity": {"type": "number"},
         "remove": {"type": "string", "minLength": 1},
         "clear": {"type": "boolean"},
-        "cut": {"type": "boolean"},
+        "cut": {"enum": [True, "client"], "description": "true: reset the connections, "
+                "both sides; client: the actor's side only, the relay's left open (half-open)"},
         "stall": way, "resume": way,
         "refuse": {"type": "boolean"},
         "partition": ACTORS,
@@ -319,7 +326,9 @@ _REFERENCE = (
     "docs/faults.md): `{actor, toxic: latency|bandwidth|timeout|reset_peer|slow_close|"
     "slicer|limit_data, <its parameters>, direction, name, toxicity}` (`direction`: "
     "`upstream`, `downstream` or `both`, the default), `{actor, remove: <name>}`, "
-    "`{actor, clear: true}`, `{actor, cut: true}` (reset live connections), "
+    "`{actor, clear: true}`, `{actor, cut: true}` (reset live connections), `{actor, cut: "
+    "client}` (reset the actor's side only: the relay's stays open, half-open, until its "
+    "heartbeat), "
     "`{actor, stall: <direction>}` / `{actor, resume: <direction>}`, "
     "`{actor, refuse: true|false}`, `{partition: [actors], name}` / `{heal: <name>}`, "
     "`{actor, connections: N, timeout}` (wait until N connections are live)")
