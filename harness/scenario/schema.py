@@ -146,7 +146,13 @@ def validate_document(doc: Document, group: str | None = None) -> list[str]:
 
 
 def _names(values: Iterable[Any]) -> str:
-    return ", ".join(str(v) if v is not None else "null" for v in values)
+    """Values as YAML writes them: ``true``, ``null``, ``client``."""
+    def written(value: Any) -> str:
+        if value is None:
+            return "null"
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+    return ", ".join(written(v) for v in values)
 
 
 def _json_type(value: Any) -> str:

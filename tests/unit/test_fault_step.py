@@ -125,8 +125,11 @@ BAD = [
      "x.scenario.yaml:9: step 1 (fault), field stall: \"sideways\" is not allowed; allowed: "
      "both, upstream, downstream"),
     ("- fault: {actor: d0, cut: false}",
-     "x.scenario.yaml:9: step 1 (fault), field cut: `cut: false` does nothing; write "
-     "`cut: true`"),
+     "x.scenario.yaml:9: step 1 (fault), field cut: false is not allowed; allowed: true, "
+     "client"),
+    ("- fault: {actor: d0, cut: relay}",
+     "x.scenario.yaml:9: step 1 (fault), field cut: \"relay\" is not allowed; allowed: true, "
+     "client"),
     ("- fault: {actor: d0, connections: -1}",
      "x.scenario.yaml:9: step 1 (fault), field connections: must be >= 0, got -1"),
     ("- wait_until: {disconnected: api}",
