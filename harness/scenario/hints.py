@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.faults.notes import EVENT as FAULT_EVENT
+from harness.faults.notes import FaultNote
 from harness.outcome.facts import Fact
 from harness.protocol import ErrorCode
 from harness.scenario.context import Run
@@ -149,3 +151,60 @@ def stranded(run: Run, name: str) -> Fact | None:
     actor = run.socket(name)
     return Fact("stranded", actor=name, role=actor.kind, who=run.label(name),
                 cause=SERVER_DISCONNECT)
+
+
+_RELEASING = ("remove", "clear", "heal", "resume")
+
+
+def _silencing(note: FaultNote) -> str | None:
+    """How ``note`` silences its actors' links with their connections left open, else None."""
+    params = note.params
+    if note.action == "toxic" and params.get("toxic") == "timeout" and not params.get("ms"):
+        return "a blackhole (timeout toxic)"
+    if note.action == "stall":
+        return f"a stall ({params.get('direction')})"
+    if note.action == "partition":
+        return f"partition {params.get('name')}"
+    if note.action == "cut" and params.get("side") == "client":
+        return "a half-open cut"
+    return None
+
+
+def kept_silent(run: Run, state: tuple[str, Any, Any, Any]) -> Fact | None:
+    """A database check expected a registration ``offline`` and found it online or busy,
+    though a fault silenced its drone (connections left open) longer ago than the relay's
+    heartbeat, and the drone has not connected since: the relay never reaped it."""
+    what, expected, actual, _ = state
+    if actual is None or not what.startswith("registration ") \
+            or not isinstance(expected, dict) or expected.get("status") != "offline" \
+            or actual.get("status") not in ("online", "busy"):
+        return None
+    registration = what.partition(" ")[2]
+    name = drone_named(run, registration)
+    if name is None:
+        return None
+    silenced: tuple[Message, str] | None = None
+    for m in run.history.messages:
+        if m.actor == name and m.direction == "connect":
+            silenced = None  # it came back: what the relay sees now is a new connection
+        if m.direction != "note" or m.event != FAULT_EVENT:
+            continue
+        note = FaultNote.from_json(m.payload)
+        if note is None or name not in note.actors:
+            continue
+        how = _silencing(note)
+        if how is not None:
+            silenced = (m, how)
+        elif note.action in _RELEASING:
+            silenced = None
+    if silenced is None:
+        return None
+    since, how = silenced
+    quiet = run.elapsed() - run.elapsed(since)
+    if quiet < run.env.relay_timeouts.heartbeat:
+        return None
+    line = since.meta.get("line")
+    return Fact("kept-silent", actor=name, role="drone", who=run.label(name),
+                registration=registration,
+                cause=f"{how}{f' at line {line}' if line else ''}",
+                status=str(actual.get("status")), window=f"{quiet:.0f} s")

@@ -13,7 +13,9 @@ from pymongo.errors import PyMongoError
 from harness.errors import DatabaseError
 from harness.outcome.findings import Mismatch
 from harness.outcome.results import StepFailed, fail
+from harness.outcome.wording import notes
 from harness.protocol import Collection, is_object_id
+from harness.scenario import hints
 from harness.scenario.context import Run
 from harness.scenario.kinds.base import UNSET, ErrorSink, StepKind, build
 from harness.scenario.matchers import MatchResult, match
@@ -68,8 +70,9 @@ async def db_state(run: Run, spec: DbSpec) -> DbState:
     return what, expected, actual, result
 
 
-def db_failure(state: DbState, waited: float | None) -> StepFailed:
-    """The failure of a database check that did not hold."""
+def db_failure(state: DbState, waited: float | None, run: Run | None = None) -> StepFailed:
+    """The failure of a database check that did not hold (with ``run``, what the history
+    says about it: a drone a fault silenced that the relay still counts online)."""
     what, expected, actual, result = state
     if actual is None:
         return fail(f"{what} is not in the database", expected=expected, actual=None)
@@ -78,9 +81,10 @@ def db_failure(state: DbState, waited: float | None) -> StepFailed:
     headline = f"{what} has {field} {_quote(first.actual)}, expected {first.expected}"
     if waited is not None:
         headline += f" (waited {waited:g} s)"
+    fact = None if run is None else hints.kept_silent(run, state)
     shown = {k: actual.get(k) for k in ("status", "lockedBy", "completedAt") if k in actual}
-    return fail(headline, compared=True, expected=expected, actual=shown or actual,
-                mismatches=result.mismatches)
+    return fail(headline + notes([fact]), compared=True, expected=expected,
+                actual=shown or actual, mismatches=result.mismatches, facts=[fact])
 
 
 def _quote(value: Any) -> str:
@@ -97,7 +101,7 @@ async def check_db(run: Run, step: Step) -> None:
     """Check a registration's or work order's document once."""
     state = await db_state(run, step.args)
     if not state[3]:
-        raise db_failure(state, None)
+        raise db_failure(state, None, run)
     run.capture(state[3])
 
 
