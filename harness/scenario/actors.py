@@ -8,7 +8,15 @@ from typing import Any
 
 from harness.scenario.model import ActorSpec
 from harness.scenario.templating import ActorRef
-from harness.sim import DroneBehaviour, HttpActor, MessageHistory, SimDrone, SimIDE, StreamScript
+from harness.sim import (
+    DroneBehaviour,
+    HttpActor,
+    MessageHistory,
+    Reconnection,
+    SimDrone,
+    SimIDE,
+    StreamScript,
+)
 from seed.world import SeededDrone, World
 
 Actor = SimIDE | SimDrone | HttpActor
@@ -85,6 +93,13 @@ class Cast:
             await actor.close()
 
 
+# A scenario's actors connect only when a step says so: a reconnection on its own, after a
+# random backoff, would race the steps that check the relay's state right after a restart
+# or a cut (scenarios/restart/relay-restart: "every drone is offline"). The actor spec will
+# be able to turn it on.
+_SCENARIO_RECONNECTION = Reconnection(enabled=False)
+
+
 def build_cast(specs: tuple[ActorSpec, ...], world: World, relay_url: str,
                history: MessageHistory, render: Callable[[Any], Any]) -> Cast:
     """Create (not connect) every actor; ``render`` resolves templated tokens and ids."""
@@ -98,7 +113,8 @@ def build_cast(specs: tuple[ActorSpec, ...], world: World, relay_url: str,
             user = world.users[spec.user or 0]
             token = render(spec.token) if spec.token is not None else user.token
             actors[spec.name] = SimIDE(spec.name, relay_url, token=str(token), history=history,
-                                       transport=spec.transport, user_id=user.id)
+                                       transport=spec.transport, user_id=user.id,
+                                       reconnection=_SCENARIO_RECONNECTION)
             tokens[spec.name] = str(token)
         else:
             drone = drone_of(spec, world)
@@ -108,6 +124,7 @@ def build_cast(specs: tuple[ActorSpec, ...], world: World, relay_url: str,
             actors[spec.name] = SimDrone(spec.name, relay_url, registration_id=str(registration),
                                          token=str(token), history=history,
                                          behaviour=behaviour, transport=spec.transport,
-                                         user_id=drone.user_id)
+                                         user_id=drone.user_id,
+                                         reconnection=_SCENARIO_RECONNECTION)
             tokens[spec.name] = str(token)
     return Cast(world, actors, tokens)

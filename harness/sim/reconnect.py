@@ -9,6 +9,7 @@ seconds (``manager.js``, constructor):
     reconnectionDelay       delay           1.0   (1000 ms)
     reconnectionDelayMax    delay_max       5.0   (5000 ms)
     randomizationFactor     randomization   0.5
+    timeout                 timeout         20.0  (20000 ms: one connection attempt)
 
 ``Backoff`` is the delay sequence of ``build/cjs/contrib/backo2.js`` (the ``backo2``
 package, vendored into socket.io-client): attempt ``n`` (from 0) waits
@@ -79,6 +80,7 @@ class Reconnection:
     delay: float = 1.0
     delay_max: float = 5.0
     randomization: float = 0.5
+    timeout: float = 20.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.enabled, bool):
@@ -91,7 +93,7 @@ class Reconnection:
                 f"reconnection.attempts must be a whole number >= 0 or None (no limit), "
                 f"got {self.attempts!r}"
             )
-        for field_name in ("delay", "delay_max"):
+        for field_name in ("delay", "delay_max", "timeout"):
             value = getattr(self, field_name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not (
                 math.isfinite(value) and value > 0
