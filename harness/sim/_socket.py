@@ -255,6 +255,11 @@ class Link:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(socket_factory=self._tracker)
             self._session = aiohttp.ClientSession(connector=connector)
+            # aiohttp sends a GET again, on a new connection, when the peer drops the one
+            # it was on; a browser's or Node's XHR does not, so a long-poll cut under
+            # socket.io-client is a "transport error" at once, not a silent retry noticed
+            # only at the ping timeout. (aiohttp's own test client turns it off the same way.)
+            self._session._retry_connection = False
         return self._session
 
     @property

@@ -10,7 +10,8 @@ socket.io-client's, on): after ``transport close``, ``transport error`` or ``pin
 timeout``, with backoff, never after ``io server disconnect`` nor its own disconnect,
 crash or close, and not after the relay refused a reconnect (``connect_error``). Events
 emitted while it is away are buffered and sent in order once it is back. The history
-shows it: ``disconnect`` records carry ``cause`` (socket.io-client's reason), each try is
+shows it: ``disconnect`` records carry ``cause`` (socket.io-client's reason) and
+``reconnects`` (whether a reconnection follows), each try is
 a ``reconnect-attempt`` note, a reconnect is a ``connect`` with ``reconnect=True``,
 giving up is a ``reconnect-failed`` note, a buffered emit is ``sent`` with
 ``buffered=True``.
@@ -187,12 +188,13 @@ class SimClient:
             reason = "replaced" if link.silent else "server"
         # A crashed process sees nothing: no socket.io-client reason to record.
         cause = {} if link.leaving == "crash" else {"cause": link.cause}
+        again = self._reconnects_after(link)
         log.info("%s disconnected from %s (%s: %s, %s)", self.name, link.sid, reason, detail,
                  link.cause)
         self._record("disconnect", "disconnect", link=link, reason=reason, detail=detail,
-                     **cause)
+                     reconnects=again, **cause)
         self._link_gone(link)
-        if self._reconnects_after(link):
+        if again:
             self._start_reconnecting()
 
     def _link_gone(self, link: Link) -> None:
