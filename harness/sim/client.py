@@ -27,6 +27,14 @@ Where the simulated client deliberately differs from socket.io-client:
   volatile emit on a connected client is always sent (socket.io-client also drops one
   while a long-poll write is in flight).
 - The send buffer holds at most ``SEND_BUFFER_LIMIT`` events.
+- One long-poll response carrying the relay's Socket.IO DISCONNECT and then the Engine.IO
+  CLOSE (a handover on polling) is one disconnect here, ``io server disconnect``;
+  socket.io-client reports ``transport close`` and then ``io server disconnect`` (it
+  decodes the DISCONNECT a tick later), and does not reconnect either.
+- The heartbeat rule is socket.io-client's (no PING within pingInterval + pingTimeout),
+  applied by a watchdog on both transports; a cut connection is ``transport close`` on
+  websocket and ``transport error`` on polling, as engine.io-client reports them
+  (``tests/integration/test_reconnect_fidelity.py`` holds the two side by side).
 """
 
 from __future__ import annotations
