@@ -23,6 +23,7 @@ from harness.sim.drone import SimDrone
 from harness.sim.errors import AckTimeout, ConnectRefused
 from harness.sim.history import MessageHistory
 from harness.sim.ide import SimIDE
+from harness.sim.reconnect import Reconnection
 from harness.sim.script import DroneBehaviour, StreamScript
 
 __all__ = ["DriverRun", "PairDriver", "script_for"]
@@ -78,6 +79,10 @@ class DriverRun(Protocol):
     def stopping(self) -> bool: ...
 
 
+# The driver reconnects its pair itself (``_setup``), reopening and relocking as it does.
+_NO_RECONNECTION = Reconnection(enabled=False)
+
+
 class PairDriver:
     """Drives one (IDE, drone) pair until the worker stops, counting into its stats."""
 
@@ -88,12 +93,13 @@ class PairDriver:
         self.rng = rng
         self.ide = SimIDE(f"ide-{pair.index}", run.relay_url, token=pair.user_token,
                           history=run.history, transport=config.transport,
-                          user_id=pair.user_id)
+                          user_id=pair.user_id, reconnection=_NO_RECONNECTION)
         script = script_for(config.events_per_prompt, config.text_size, config.pacing)
         self.drone = SimDrone(f"drone-{pair.index}", run.relay_url,
                               registration_id=pair.registration_id, token=pair.drone_token,
                               history=run.history, behaviour=DroneBehaviour(script=script),
-                              transport=config.transport, user_id=pair.user_id)
+                              transport=config.transport, user_id=pair.user_id,
+                              reconnection=_NO_RECONNECTION)
         self._stream_seconds = max(config.events_per_prompt * config.pacing, 0.02)
         self._waiting: tuple[str, asyncio.Future[None]] | None = None
         self._early: str | None = None

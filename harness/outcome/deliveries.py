@@ -18,7 +18,8 @@ streams in bounded memory, so it cannot hold a history; it uses ``stream_fields`
                those, one this connection has not had yet, the earliest (FIFO per work order)
     missed     an owed send that an IDE connection it was owed never received; ``excuse``
                says why no one may hold that against the relay: ``crash`` (the tail a drone
-               lost when it crashed), ``left`` (the IDE left midway: it owes a contiguous run)
+               lost when it crashed or its connection dropped: a fault, a relay going down),
+               ``left`` (the IDE left midway: it owes a contiguous run)
     lost       a send missed by someone; where the history records no ``openChatSession`` at
                all (so who was on a chat session is unknown), an owed send that no IDE received
 """
@@ -29,7 +30,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from harness.protocol import FORWARDED_DRONE_EVENTS, IDE_EVENTS, Event
 from harness.sim.history import Message
@@ -66,6 +67,13 @@ class Connection:
     start: int
     end: int | None = None
     reason: str | None = None
+    cause: str | None = None  # socket.io-client's reason, where the client recorded one
+
+    @property
+    def dropped(self) -> bool:
+        """True when the socket ended abruptly: its process crashed, or the network or the
+        relay's transport dropped it (not a goodbye of either side)."""
+        return self.reason == "crash" or self.cause in DROPPED_CAUSES
 
     def live_at(self, seq: int) -> bool:
         """True when the socket was connected at history seq ``seq``."""
@@ -135,6 +143,10 @@ class Missed:
     excuse: str | None = None
 
 
+DROPPED_CAUSES: Final = frozenset({"transport close", "transport error", "ping timeout"})
+"""socket.io-client's reasons for a connection that dropped (neither side said goodbye)."""
+
+
 def stream_fields(payload: Any) -> tuple[str, str, int] | None:
     """``(workOrderId, chatSessionId, seq)`` of a well-formed forwarded payload, else None."""
     if not isinstance(payload, dict):
@@ -186,6 +198,7 @@ def connections(messages: Iterable[Message]) -> list[Connection]:
                 match = live[-1]
             if match is not None:
                 match.end, match.reason = m.seq, m.meta.get("reason")
+                match.cause = m.meta.get("cause")
                 live.remove(match)
     return conns
 
@@ -319,9 +332,10 @@ class Deliveries:
 
 
 def _crash_tail(send: Send, have: set[int], sends: list[Send]) -> bool:
-    """True when ``send`` is in the undelivered tail of a drone connection that crashed."""
+    """True when ``send`` is in the undelivered tail of a drone connection that crashed or
+    was dropped (what was in flight went down with it)."""
     conn = send.conn
-    if conn is None or conn.reason != "crash":
+    if conn is None or not conn.dropped:
         return False
     return not any(s.conn is conn and s.index > send.index and s.index in have for s in sends)
 

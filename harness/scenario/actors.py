@@ -102,7 +102,8 @@ def build_cast(specs: tuple[ActorSpec, ...], world: World, relay_url: str,
             user = world.users[spec.user or 0]
             token = render(spec.token) if spec.token is not None else user.token
             actors[spec.name] = SimIDE(spec.name, url, token=str(token), history=history,
-                                       transport=spec.transport, user_id=user.id)
+                                       transport=spec.transport, user_id=user.id,
+                                       reconnection=spec.reconnection, reopen=spec.reopen)
             tokens[spec.name] = str(token)
         else:
             drone = drone_of(spec, world)
@@ -112,6 +113,7 @@ def build_cast(specs: tuple[ActorSpec, ...], world: World, relay_url: str,
             actors[spec.name] = SimDrone(spec.name, url, registration_id=str(registration),
                                          token=str(token), history=history,
                                          behaviour=behaviour, transport=spec.transport,
-                                         user_id=drone.user_id)
+                                         user_id=drone.user_id,
+                                         reconnection=spec.reconnection, recover=spec.recover)
             tokens[spec.name] = str(token)
     return Cast(world, actors, tokens)

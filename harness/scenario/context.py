@@ -99,9 +99,11 @@ class Run:
         return f"+{self.elapsed(message):.3f} s  {message.direction} {message.event}{text}"
 
     def ensure_connected(self, name: str, what: str) -> SimClient:
-        """The socket actor, or a failure saying it is not connected."""
+        """The socket actor, or a failure saying it is not connected. An actor that is
+        reconnecting by itself passes: what it emits meanwhile is buffered and goes out on
+        its new connection, as socket.io-client's emits do."""
         actor = self.socket(name)
-        if not actor.connected:
+        if not actor.connected and not actor.reconnecting:
             raise fail(f"{self.label(name)} cannot {what}: it is not connected "
                        "(add a connect step before)", kind="error")
         return actor

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ScenarioError, SpecError
+from harness.errors import ConfigError, ScenarioError, SpecError
 from harness.scenario import matchers
 from harness.scenario.kinds import GROUP_KINDS, REGISTRY
 from harness.scenario.kinds.base import ANY, Canonical, StepKind
@@ -25,6 +25,7 @@ from harness.scenario.templating import (
     check_variable,
     references,
 )
+from harness.sim.reconnect import Reconnection
 from harness.yamlsrc import Document, KeyPath, read_documents
 from seed.world import WorldSpec
 
@@ -187,7 +188,8 @@ class _Builder:
         path: KeyPath = ("actors", name)
         spec = self.spec
         common = {"name": name, "source": self.source(path),
-                  "transport": raw.get("transport", "websocket")}
+                  "transport": raw.get("transport", "websocket"),
+                  **self._reconnection(raw, path)}
         if "behaviour" in raw and "drone" not in raw:
             self.error((*path, "behaviour"), "only drones have a behaviour")
         if "ide" in raw or "http" in raw:
@@ -225,6 +227,36 @@ class _Builder:
         return ActorSpec(type="drone", user=user, drone=index, token=token,
                          registration=registration, behaviour=raw.get("behaviour", {}),
                          **common)
+
+    def _reconnection(self, raw: dict[str, Any], path: KeyPath) -> dict[str, Any]:
+        """The actor's ``reconnect`` and ``on_reconnect`` as ``ActorSpec`` fields."""
+        fields: dict[str, Any] = {}
+        if "http" in raw:
+            for key in ("reconnect", "on_reconnect"):
+                if key in raw:
+                    self.error((*path, key), "an HTTP actor has no connection to reconnect")
+            return fields
+        written = raw.get("reconnect", True)
+        options = written if isinstance(written, dict) else {"enabled": bool(written)}
+        try:
+            fields["reconnection"] = Reconnection(**options)
+        except ConfigError as exc:
+            field_name = next((k for k in options if f"reconnection.{k}" in str(exc)), None)
+            where = (*path, "reconnect", field_name) if field_name else (*path, "reconnect")
+            self.error(where, str(exc).replace("reconnection.", "reconnect."))
+        role = "ide" if "ide" in raw else "drone"
+        for key, owner in (("reopen", "ide"), ("recover", "drone")):
+            if key not in raw.get("on_reconnect", {}):
+                continue
+            if owner != role:
+                what = "an IDE reopens its chat sessions" if key == "reopen" \
+                    else "a drone asks for crash recovery"
+                self.error((*path, "on_reconnect", key), f"only for {owner}s ({what})")
+            elif written is False:
+                self.error((*path, "on_reconnect", key), "the actor never reconnects by "
+                           "itself (reconnect: false)")
+            fields[key] = bool(raw["on_reconnect"][key])
+        return fields
 
     def _steps(self, raw_steps: list[Any], path: KeyPath, prefix: str) -> Iterator[Step]:
         for i, raw in enumerate(raw_steps):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from harness.sim.reconnect import Reconnection
 from seed.world import WorldSpec
 
 ActorType = Literal["ide", "drone", "http"]
@@ -41,7 +42,8 @@ class ActorSpec:
     is given, then it counts that user's drones. ``chat_session`` (IDEs) is the index,
     among its user's chat sessions, of the one it works on (``${ide.chat_session.id}``).
     ``token``/``registration`` override the seeded values (templates allowed), for
-    authentication scenarios.
+    authentication scenarios. ``reconnection`` is how the actor reconnects by itself
+    (socket.io-client's rules and defaults unless the scenario says otherwise).
     """
 
     name: str
@@ -54,6 +56,9 @@ class ActorSpec:
     registration: str | None = None
     behaviour: Mapping[str, Any] = field(default_factory=dict)
     chat_session: int | None = None
+    reconnection: Reconnection = field(default_factory=Reconnection)
+    reopen: bool = False  # an IDE reopens its chat sessions after reconnecting by itself
+    recover: bool = False  # a drone asks for crash recovery after reconnecting by itself
 
 
 @dataclass(frozen=True)

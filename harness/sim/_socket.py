@@ -5,6 +5,15 @@ library does not offer: handlers that may send *no* ack packet at all, a clean g
 that is flushed before the transport closes, and ``crash()``, which shuts the TCP sockets
 down under the client so the relay sees an abrupt close with no Socket.IO or Engine.IO
 goodbye. Recording into the history is the owner's job (``LinkOwner`` callbacks).
+
+``Link.cause`` names why the connection ended the way socket.io-client 4.8 would
+(``harness.sim.reconnect.CAUSES``). python-socketio reports both the server's Socket.IO
+DISCONNECT packet and an Engine.IO CLOSE as "server disconnect", and every lost transport
+(a closed websocket, a failed long-poll, a silent server) as "transport error"; the
+causes are told apart here: the DISCONNECT packet marks the link as it is handled, and a
+ping watchdog closes the link on socket.io-client's heartbeat rule (engine.io-client
+``socket.js`` ``_resetPingTimeout``: no PING within pingInterval + pingTimeout of the
+last one), which python-engineio does not apply to long-polling.
 """
 
 from __future__ import annotations
@@ -43,6 +52,10 @@ CONNECTION_ERRORS: Final = (
 # events to a polling IDE produces; the guard is a server-side DoS limit with no use in a
 # test client, so the simulated clients raise it (a process-wide class attribute).
 _MAX_DECODE_PACKETS: Final = 1_000_000
+# How early python-engineio's websocket read timeout (pingInterval + pingTimeout from the
+# last message) may fire before the watchdog's deadline (from the last PING, read a
+# moment later) and still count as the ping timeout.
+_PING_SLACK: Final = 0.25
 
 
 def _raise_decode_limit() -> None:
@@ -80,6 +93,10 @@ class LinkOwner(Protocol):
     def link_failed(self, link: Link, where: str, exc: BaseException) -> None: ...
 
 
+def _engine_clock() -> float:
+    return asyncio.get_running_loop().time()
+
+
 class _EngineClient(engineio.AsyncClient):  # type: ignore[misc]
     """Engine.IO client that delivers every message received before a disconnect first.
 
@@ -95,8 +112,23 @@ class _EngineClient(engineio.AsyncClient):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._message_tasks: set[asyncio.Task[Any]] = set()
+        self.last_ping: float | None = None  # loop time of the handshake or the last PING
+
+    async def _receive_packet(self, pkt: engineio.packet.Packet) -> None:
+        if pkt.packet_type == engineio.packet.PING:
+            self.last_ping = _engine_clock()
+        await super()._receive_packet(pkt)
+
+    @property
+    def ping_deadline(self) -> float | None:
+        """When socket.io-client would give up on the server's heartbeat (loop time)."""
+        if self.last_ping is None:
+            return None
+        return self.last_ping + float(self.ping_interval) + float(self.ping_timeout)
 
     async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        if event == "connect":
+            self.last_ping = _engine_clock()
         if event == "disconnect":
             await self._drain_messages()
         result = await super()._trigger_event(event, *args, **kwargs)
@@ -126,6 +158,14 @@ class _Client(socketio.AsyncClient):  # type: ignore[misc]
 
     def _engineio_client_class(self) -> type[engineio.AsyncClient]:
         return _EngineClient
+
+    async def _handle_disconnect(self, namespace: str | None) -> None:
+        # The library reports this packet and an Engine.IO CLOSE with the same reason;
+        # socket.io-client calls only this one "io server disconnect" (and never
+        # reconnects after it).
+        if self.connected and self._link.cause is None:
+            self._link.cause = "io server disconnect"
+        await super()._handle_disconnect(namespace)
 
     async def _handle_event(self, namespace: str | None, id: int | None, data: list[Any]) -> None:
         namespace = namespace or "/"
@@ -190,6 +230,8 @@ class Link:
         self.silent = False  # a restarted drone's old socket: receives, never answers
         self.leaving: str | None = None  # the reason of a disconnect this side started
         self.refusal: str | None = None  # the relay's connect_error message
+        self.cause: str | None = None  # socket.io-client's disconnect reason, once known
+        self.attempt: int | None = None  # the reconnection attempt this link is
         self.gone = asyncio.Event()
         self._tracker = _SocketTracker()
         self._session: aiohttp.ClientSession | None = None
@@ -213,6 +255,11 @@ class Link:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(socket_factory=self._tracker)
             self._session = aiohttp.ClientSession(connector=connector)
+            # aiohttp sends a GET again, on a new connection, when the peer drops the one
+            # it was on; a browser's or Node's XHR does not, so a long-poll cut under
+            # socket.io-client is a "transport error" at once, not a silent retry noticed
+            # only at the ping timeout. (aiohttp's own test client turns it off the same way.)
+            self._session._retry_connection = False
         return self._session
 
     @property
@@ -223,7 +270,42 @@ class Link:
     # --- library callbacks -------------------------------------------------------------
     def _on_connect(self) -> None:
         self.sid = self.sio.get_sid("/")
+        self.spawn(self._watch_heartbeat(), "watching the heartbeat")
         self.owner.link_connected(self)
+
+    async def _watch_heartbeat(self) -> None:
+        """Close the link as socket.io-client would at its ping timeout."""
+        eio = self.sio.eio
+        while eio.state == "connected" and not self.gone.is_set():
+            deadline = eio.ping_deadline
+            if deadline is None:
+                return
+            delay = deadline - _engine_clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+                continue
+            if self.leaving is None and self.cause is None:
+                self.cause = "ping timeout"
+                log.debug("%s: no PING within the ping timeout; closing", self.actor)
+                self._tracker.shutdown_all()
+            return
+
+    def _classify(self, detail: str) -> str:
+        """socket.io-client's reason for a disconnect python-socketio reported as ``detail``."""
+        if self.cause is not None:
+            return self.cause
+        if self.leaving is not None or detail == engineio.AsyncClient.reason.CLIENT_DISCONNECT:
+            return "io client disconnect"
+        if detail == engineio.AsyncClient.reason.SERVER_DISCONNECT:
+            # An Engine.IO CLOSE (the Socket.IO DISCONNECT marked the link already).
+            return "transport close"
+        deadline = self.sio.eio.ping_deadline
+        if deadline is not None and _engine_clock() >= deadline - _PING_SLACK:
+            return "ping timeout"  # python-engineio's own read timeout got there first
+        # engine.io-client's websocket transport turns every loss of an open socket into
+        # ``close`` (the ws library does not emit ``error`` for a reset socket); a failed
+        # long-poll request is an ``error``.
+        return "transport close" if self.transport == "websocket" else "transport error"
 
     def _on_connect_error(self, data: Any = None) -> None:
         if isinstance(data, dict):
@@ -232,6 +314,7 @@ class Link:
             self.refusal = str(data)
 
     def _on_disconnect(self, detail: str = "") -> None:
+        self.cause = self._classify(str(detail))
         self.owner.link_disconnected(self, str(detail))
         pending, self._acks = list(self._acks.values()), {}
         for on_ack in pending:

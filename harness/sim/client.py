@@ -1,42 +1,73 @@
 """``SimClient``: what the simulated IDE and drone share.
 
 A simulated client is one actor of the scenario. It connects to the relay over a real
-Socket.IO connection (websocket by default, long-polling selectable, never reconnecting
-by itself), emits events and waits for their acks, and records everything it sends and
-receives, with its current socket id, into the shared ``MessageHistory``.
+Socket.IO connection (websocket by default, long-polling selectable), emits events and
+waits for their acks, and records everything it sends and receives, with its current
+socket id, into the shared ``MessageHistory``.
+
+It reconnects by itself as socket.io-client 4.8 does (``Reconnection``; its defaults are
+socket.io-client's, on): after ``transport close``, ``transport error`` or ``ping
+timeout``, with backoff, never after ``io server disconnect`` nor its own disconnect,
+crash or close, and not after the relay refused a reconnect (``connect_error``). Events
+emitted while it is away are buffered and sent in order once it is back. The history
+shows it: ``disconnect`` records carry ``cause`` (socket.io-client's reason) and
+``reconnects`` (whether a reconnection follows), each try is
+a ``reconnect-attempt`` note, a reconnect is a ``connect`` with ``reconnect=True``,
+giving up is a ``reconnect-failed`` note, a buffered emit is ``sent`` with
+``buffered=True``.
+
+Where the simulated client deliberately differs from socket.io-client:
+
+- A first ``connect()`` that fails raises at once (the caller's step failed);
+  socket.io-client would retry it with backoff (``manager.js`` ``maybeReconnectOnOpen``).
+- Emitting before the first connect or after ``close()`` is an ``ExpectationFailed``
+  (socket.io-client would buffer it), so that a scenario mistake is not silent.
+- A ``volatile`` emit that asks for an ack and is dropped fails at once with
+  ``AckTimeout`` instead of waiting out a timeout for an ack that cannot come; a
+  volatile emit on a connected client is always sent (socket.io-client also drops one
+  while a long-poll write is in flight).
+- The send buffer holds at most ``SEND_BUFFER_LIMIT`` events.
+- One long-poll response carrying the relay's Socket.IO DISCONNECT and then the Engine.IO
+  CLOSE (a handover on polling) is one disconnect here, ``io server disconnect``;
+  socket.io-client reports ``transport close`` and then ``io server disconnect`` (it
+  decodes the DISCONNECT a tick later), and does not reconnect either.
+- The heartbeat rule is socket.io-client's (no PING within pingInterval + pingTimeout),
+  applied by a watchdog on both transports; a cut connection is ``transport close`` on
+  websocket and ``transport error`` on polling, as engine.io-client reports them
+  (``tests/integration/test_reconnect_fidelity.py`` holds the two side by side).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import random
 from typing import Any, ClassVar
 
 import engineio
 
 from harness.errors import ConfigError, EnvError, ExpectationFailed, ScenarioTimeout
+from harness.sim._outbox import AckWait, Buffered, SendBuffer, ack_value
 from harness.sim._socket import CONNECTION_ERRORS, TRANSPORTS, Link, Reply, Transport
 from harness.sim.errors import AckTimeout, ConnectRefused, refusal_reason
 from harness.sim.history import ActorKind, Direction, Message, MessageHistory
+from harness.sim.reconnect import RECONNECTING_CAUSES, Reconnection
 
-__all__ = ["SimClient"]
+__all__ = ["SimClient", "ack_value"]
 
 log = logging.getLogger(__name__)
 
 _GOODBYE_TIMEOUT = 5.0
-
-
-def ack_value(args: tuple[Any, ...]) -> Any:
-    """The value of an ack: its one argument, None for none, a list for several."""
-    if not args:
-        return None
-    return args[0] if len(args) == 1 else list(args)
+_DEFAULT_RECONNECTION = Reconnection()
 
 
 class SimClient:
     """Base of ``SimIDE`` and ``SimDrone``: one actor on one (current) Socket.IO connection.
 
     ``sid`` is the Socket.IO id of the current connection, None when not connected.
+    ``reconnection`` says whether and how soon it reconnects by itself; ``rng`` draws the
+    backoff's jitter (pass a seeded ``random.Random`` to repeat a run).
     """
 
     kind: ClassVar[ActorKind]
@@ -50,6 +81,8 @@ class SimClient:
         auth: dict[str, Any],
         transport: Transport = "websocket",
         user_id: str | None = None,
+        reconnection: Reconnection = _DEFAULT_RECONNECTION,
+        rng: random.Random | None = None,
     ) -> None:
         if transport not in TRANSPORTS:
             raise ConfigError(
@@ -59,14 +92,25 @@ class SimClient:
             raise ConfigError(
                 f"{name}: relay URL must start with http:// or https://, got {relay_url!r}"
             )
+        if not isinstance(reconnection, Reconnection):
+            raise ConfigError(
+                f"{name}: reconnection must be a Reconnection, got {type(reconnection).__name__}"
+            )
         self.name = name
         self.relay_url = relay_url
         self.history = history
         self.transport: Transport = transport
         self.user_id = user_id
+        self.reconnection = reconnection
         self._auth = auth  # holds a token: never logged, never in repr
         self._link: Link | None = None
         self._closed = False
+        self._ever_connected = False
+        self._backoff = reconnection.backoff(rng)
+        self._buffer = SendBuffer(name)
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._reconnect_wanted = False
+        self._round: asyncio.Future[None] | None = None  # settles when reconnecting ends
 
     def __repr__(self) -> str:
         return (
@@ -83,6 +127,11 @@ class SimClient:
     def connected(self) -> bool:
         """True while the current connection is up."""
         return self._link is not None and self._link.connected
+
+    @property
+    def reconnecting(self) -> bool:
+        """True while the client is waiting to reconnect or trying to."""
+        return self._reconnect_task is not None and not self._reconnect_task.done()
 
     @property
     def leaving(self) -> str | None:
@@ -115,7 +164,11 @@ class SimClient:
     # --- LinkOwner callbacks -------------------------------------------------------------
     def link_connected(self, link: Link) -> None:
         log.info("%s connected as %s (%s)", self.name, link.sid, link.transport)
-        self._record("connect", "connect", link=link, transport=link.transport)
+        self._ever_connected = True
+        meta: dict[str, Any] = {}
+        if link.attempt is not None:
+            meta = {"reconnect": True, "attempt": link.attempt}
+        self._record("connect", "connect", link=link, transport=link.transport, **meta)
 
     def link_event(self, link: Link, event: str, args: tuple[Any, ...], wants_ack: bool) -> Reply:
         payload = ack_value(args)
@@ -141,9 +194,16 @@ class SimClient:
             reason = link.leaving
         else:
             reason = "replaced" if link.silent else "server"
-        log.info("%s disconnected from %s (%s: %s)", self.name, link.sid, reason, detail)
-        self._record("disconnect", "disconnect", link=link, reason=reason, detail=detail)
+        # A crashed process sees nothing: no socket.io-client reason to record.
+        cause = {} if link.leaving == "crash" else {"cause": link.cause}
+        again = self._reconnects_after(link)
+        log.info("%s disconnected from %s (%s: %s, %s)", self.name, link.sid, reason, detail,
+                 link.cause)
+        self._record("disconnect", "disconnect", link=link, reason=reason, detail=detail,
+                     reconnects=again, **cause)
         self._link_gone(link)
+        if again:
+            self._start_reconnecting()
 
     def _link_gone(self, link: Link) -> None:
         """Hook: ``link`` has just disconnected."""
@@ -152,7 +212,7 @@ class SimClient:
         log.warning("%s: error %s: %s", self.name, where, exc)
         self._record("note", "error", f"{where}: {exc}", link=link, error=type(exc).__name__)
 
-    # --- operations ----------------------------------------------------------------------
+    # --- connecting ----------------------------------------------------------------------
     def _new_link(self, timeout: float) -> Link:
         if self._closed:
             raise ExpectationFailed(f"{self.name}: the client is closed")
@@ -190,35 +250,184 @@ class SimClient:
             await link.release()
             raise
 
+    async def _adopt(self, link: Link) -> Link | None:
+        """Make ``link`` current once the send buffer went out on it, in order (events
+        emitted meanwhile join the buffer's end); returns the link it replaced."""
+        if len(self._buffer):
+            self.note("send-buffer-flush", count=len(self._buffer))
+        while link.connected and (item := self._buffer.pop()) is not None:
+            if item.wait is None:
+                await link.emit(item.event, item.payload)
+            else:
+                item.wait.link = link
+                await link.emit(item.event, item.payload, item.wait.on_ack)
+        previous, self._link = self._link, link
+        return previous
+
     async def connect(self, *, timeout: float = 5.0) -> None:
         """Open a new connection with this actor's auth payload.
 
-        Waits up to ``timeout`` seconds. Raises ``ConnectRefused`` (the relay answered
-        ``connect_error``; ``.reason`` is its message), ``ScenarioTimeout``, ``EnvError``
-        (relay unreachable) or ``ExpectationFailed`` (already connected).
+        As socket.io-client's ``socket.connect()``: a no-op when connected (noted in the
+        history), and while a reconnection is under way it opens nothing and waits for
+        that (``socket.js`` ``connect``: no ``io.open()`` while ``_reconnecting``).
+        Events buffered while disconnected go out first. Waits up to ``timeout`` seconds.
+        Raises ``ConnectRefused`` (the relay answered ``connect_error``; ``.reason`` is
+        its message), ``ScenarioTimeout``, ``EnvError`` (relay unreachable) or
+        ``ExpectationFailed`` (closed, or the reconnection gave up).
         """
         if self.connected:
-            raise ExpectationFailed(f"{self.name}: connect while already connected as {self.sid}")
+            self.note("already-connected", sid=self.sid)
+            return
+        if self.reconnecting:
+            await self.wait_connected(timeout)
+            return
         link = self._new_link(timeout)
         await self._open(link, timeout)
-        previous, self._link = self._link, link
+        previous = await self._adopt(link)
         if previous is not None:
             await previous.release()
 
+    async def wait_connected(self, timeout: float) -> None:
+        """Wait until connected (at once when connected), e.g. for a reconnection.
+
+        Raises ``ScenarioTimeout`` after ``timeout`` seconds, ``ConnectRefused`` when the
+        relay refused the reconnection, and ``ExpectationFailed`` when the client is not
+        connected and not reconnecting, or the reconnection gave up.
+        """
+        if self.connected:
+            return
+        if self._round is None or self._round.done():
+            raise ExpectationFailed(f"{self.name}: not connected and not reconnecting")
+        try:
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(self._round)
+        except TimeoutError:
+            raise ScenarioTimeout(
+                f"{self.name}: not reconnected within {timeout:g}s "
+                f"({self._backoff.attempts} attempt(s) so far)"
+            ) from None
+
+    # --- reconnecting ----------------------------------------------------------------------
+    def _reconnects_after(self, link: Link) -> bool:
+        """socket.io-client's rule (``manager.js`` ``onclose``, ``socket.js``
+        ``ondisconnect``/``destroy``): reconnect after a lost transport, not after the
+        server's or this side's disconnect."""
+        return (
+            self.reconnection.enabled
+            and not self._closed
+            and link.leaving is None
+            and not link.silent
+            # the current link, or a reconnection's link that dropped before adoption
+            and (link is self._link or (link.attempt is not None and not self.connected))
+            and link.cause in RECONNECTING_CAUSES
+        )
+
+    def _start_reconnecting(self) -> None:
+        self._reconnect_wanted = True
+        if self._round is None or self._round.done():
+            self._round = asyncio.get_running_loop().create_future()
+            self._round.add_done_callback(_retrieve)
+        if self.reconnecting:
+            return  # the loop sees the flag once its current attempt is settled
+        self._reconnect_task = asyncio.get_running_loop().create_task(self._guarded_reconnect())
+
+    def _end_round(self, error: BaseException | None) -> None:
+        if self._round is not None and not self._round.done():
+            if error is None:
+                self._round.set_result(None)
+            else:
+                self._round.set_exception(error)
+
+    async def _guarded_reconnect(self) -> None:
+        try:
+            await self._reconnect()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug must not vanish in a task nobody awaits
+            log.warning("%s: error reconnecting: %s", self.name, exc)
+            self._record("note", "error", f"reconnecting: {exc}", error=type(exc).__name__)
+            self._end_round(exc)
+
+    async def _reconnect(self) -> None:
+        """The reconnection loop of ``manager.js`` (``reconnect``, ``onreconnect``)."""
+        options = self.reconnection
+        while self._reconnect_wanted:
+            self._reconnect_wanted = False
+            if options.attempts is not None and self._backoff.attempts >= options.attempts:
+                self._backoff.reset()
+                self.note("reconnect-failed", attempts=options.attempts)
+                self._end_round(ExpectationFailed(
+                    f"{self.name}: gave up reconnecting after {options.attempts} attempt(s)"))
+                return
+            delay = self._backoff.duration()
+            await asyncio.sleep(delay)
+            attempt = self._backoff.attempts
+            self.note("reconnect-attempt", attempt=attempt, delay=delay)
+            link = self._new_link(options.timeout)
+            link.attempt = attempt
+            try:
+                await self._open(link, options.timeout)
+            except ConnectRefused as exc:
+                # The relay's middleware refused: socket.js destroys the socket on
+                # CONNECT_ERROR, and the Manager closes with no reconnection.
+                self._backoff.reset()
+                self._end_round(exc)
+                return
+            except (EnvError, ScenarioTimeout):
+                self._reconnect_wanted = True
+                continue
+            self._backoff.reset()
+            previous = await self._adopt(link)
+            if previous is not None:
+                await previous.release()
+            if link.connected:
+                self._end_round(None)
+                await self._after_reconnect(link)
+        # (a link that dropped before it was adopted set _reconnect_wanted: loop again)
+
+    async def _after_reconnect(self, link: Link) -> None:
+        """Hook: ``link`` is the connection an automatic reconnection just made current."""
+
+    def _stop_reconnecting(self, why: str) -> asyncio.Task[None] | None:
+        """Cancel the reconnection loop; returns its task to await."""
+        self._reconnect_wanted = False
+        task, self._reconnect_task = self._reconnect_task, None
+        if task is not None and not task.done() and task is not asyncio.current_task():
+            task.cancel()
+        else:
+            task = None
+        self._end_round(ExpectationFailed(f"{self.name}: reconnection stopped: {why}"))
+        return task
+
+    async def _halt(self, why: str, *, drop_buffer: bool) -> None:
+        """Stop reconnecting (and, for a process that ends, forget the buffer)."""
+        task = self._stop_reconnecting(why)
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+        if drop_buffer:
+            for item in self._buffer.drop_all():
+                if item.wait is not None:
+                    item.wait.on_ack(None)
+
     async def disconnect(self) -> None:
-        """Say goodbye (Socket.IO DISCONNECT, flushed) and close; a no-op when not connected."""
+        """Say goodbye (Socket.IO DISCONNECT, flushed) and close; stops a reconnection.
+        A no-op when not connected. Buffered events stay for the next ``connect()``."""
+        await self._halt("the client disconnected", drop_buffer=False)
         link = self._link
         if link is not None and link.connected:
             await link.goodbye("client", _GOODBYE_TIMEOUT)
 
     async def crash(self) -> None:
         """Drop the transport with no goodbye: the TCP sockets are shut down under the
-        client, which does not reconnect. The relay sees a bare TCP close (on long-polling
-        it only notices at its ping timeout). A no-op when not connected."""
+        client, which does not reconnect (a dead process does not). The relay sees a bare
+        TCP close (on long-polling it only notices at its ping timeout). Stops a
+        reconnection and drops buffered events."""
+        await self._halt("the client crashed", drop_buffer=True)
         link = self._link
         if link is not None and link.connected:
             await link.crash(_GOODBYE_TIMEOUT)
 
+    # --- emitting ------------------------------------------------------------------------
     def _require_link(self, event: str) -> Link:
         link = self._link
         if link is None or not link.connected:
@@ -234,18 +443,48 @@ class SimClient:
         timeout: float = 5.0,
         negative: bool = False,
         optional: bool = False,
+        volatile: bool = False,
     ) -> Any:
         """Emit ``event`` and, with ``ack``, wait up to ``timeout`` s for its ack and return it.
 
         ``negative`` marks an emit the protocol forbids (deliberately, in a negative
         scenario); ``optional`` a stream event the relay may drop or forward (contract
-        11.7). Raises ``AckTimeout`` when no ack arrives in time or the socket goes away
-        first, ``ExpectationFailed`` when not connected.
+        11.7). On a client that was connected and is now disconnected (reconnecting or
+        not), the event is buffered (``sent`` with ``buffered=True``) and goes out when
+        it connects again, with the ack wait running meanwhile (socket.io-client's
+        ``sendBuffer``); a ``volatile`` one is dropped instead (``dropped=True``).
+        Raises ``AckTimeout`` when no ack arrives in time or the socket goes away after
+        sending (or a dropped volatile emit wanted one), ``ExpectationFailed`` before
+        the first connect, after ``close()`` or when the buffer is full.
         """
-        return await self._emit_on(
-            self._require_link(event), event, payload, ack=ack, timeout=timeout,
-            negative=negative, optional=optional,
-        )
+        link = self._link
+        if link is not None and link.connected:
+            return await self._emit_on(link, event, payload, ack=ack, timeout=timeout,
+                                       negative=negative, optional=optional)
+        if self._closed or not self._ever_connected:
+            raise ExpectationFailed(f"{self.name}: cannot emit {event!r}: not connected")
+        meta = _emit_meta(negative, optional)
+        if volatile:
+            sent = self._record("sent", event, payload, dropped=True, volatile=True, **meta)
+            if not ack:
+                sent.meta["ack"] = False  # see _emit_on
+                return None
+            self._record("ack-timeout", event, timeout=timeout, reason="dropped",
+                         sent_seq=sent.seq)
+            raise AckTimeout(self.name, event, timeout,
+                             detail="a volatile emit is dropped while disconnected")
+        sent = self._record("sent", event, payload, buffered=True, **meta)
+        if not ack:
+            sent.meta["ack"] = False  # see _emit_on
+        wait = AckWait(self._record, self.name, sent, timeout) if ack else None
+        item = Buffered(event, payload, wait)
+        self._buffer.push(item)
+        if wait is None:
+            return None
+        try:
+            return await wait.result()
+        finally:
+            self._buffer.discard(item)
 
     async def _emit_on(
         self,
@@ -260,69 +499,38 @@ class SimClient:
     ) -> Any:
         if not link.connected:
             raise ExpectationFailed(f"{self.name}: cannot emit {event!r}: not connected")
-        meta = {"negative": True} if negative else {"optional": True} if optional else {}
-        sent = self._record("sent", event, payload, link=link, **meta)
+        sent = self._record("sent", event, payload, link=link, **_emit_meta(negative, optional))
         if not ack:
             # Nobody waits for an answer, so the acks invariant skips it. ("ack" is a
             # keyword of record(); the message is fresh: no reader has seen it yet.)
             sent.meta["ack"] = False
-        if not ack:
             await link.emit(event, payload)
             return None
-        future: asyncio.Future[tuple[Any, ...] | None] = asyncio.get_running_loop().create_future()
-
-        def on_ack(args: tuple[Any, ...] | None) -> None:
-            if future.done():
-                if args is not None:
-                    self._record(
-                        "note",
-                        "late-ack",
-                        link=link,
-                        ack=ack_value(args),
-                        of=event,
-                        sent_seq=sent.seq,
-                    )
-                return
-            if args is None:
-                self._record(
-                    "ack-timeout",
-                    event,
-                    link=link,
-                    timeout=timeout,
-                    reason="disconnected",
-                    sent_seq=sent.seq,
-                )
-            else:
-                got = self._record("ack", event, link=link, ack=ack_value(args), sent_seq=sent.seq)
-                got.meta["rtt"] = got.t - sent.t  # the message is fresh: no reader yet
-            future.set_result(args)
-
-        await link.emit(event, payload, on_ack)
-        try:
-            async with asyncio.timeout(timeout):
-                args = await asyncio.shield(future)
-        except TimeoutError:
-            future.cancel()
-            self._record(
-                "ack-timeout",
-                event,
-                link=link,
-                timeout=timeout,
-                reason="timeout",
-                sent_seq=sent.seq,
-            )
-            raise AckTimeout(self.name, event, timeout) from None
-        if args is None:
-            raise AckTimeout(self.name, event, timeout, detail="the socket disconnected")
-        return ack_value(args)
+        wait = AckWait(self._record, self.name, sent, timeout)
+        wait.link = link
+        await link.emit(event, payload, wait.on_ack)
+        return await wait.result()
 
     async def close(self) -> None:
-        """Release everything (clean goodbye if still connected); idempotent."""
+        """Release everything (clean goodbye if still connected, no more reconnecting,
+        buffered events dropped); idempotent."""
         if self._closed:
             return
         self._closed = True
+        await self._halt("the client closed", drop_buffer=True)
         link, self._link = self._link, None
         if link is not None:
             if link.connected:
                 await link.goodbye("client", _GOODBYE_TIMEOUT)
             await link.release()
+
+
+def _emit_meta(negative: bool, optional: bool) -> dict[str, Any]:
+    return {"negative": True} if negative else {"optional": True} if optional else {}
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    # Nobody may wait for a reconnection's outcome: mark its error retrieved.
+    if not future.cancelled():
+        with contextlib.suppress(BaseException):
+            future.exception()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -18,7 +19,9 @@ from harness.errors import ConfigError, ExpectationFailed, ScenarioTimeout
 from harness.protocol import ClientType, Event, is_object_id
 from harness.sim._socket import Link, Reply, Transport
 from harness.sim.client import SimClient
+from harness.sim.errors import AckTimeout
 from harness.sim.history import ActorKind, MessageHistory
+from harness.sim.reconnect import Reconnection
 from harness.sim.script import DroneBehaviour, StreamScript, stream_events
 
 __all__ = ["SimDrone"]
@@ -26,10 +29,16 @@ __all__ = ["SimDrone"]
 _FLUSH_TIMEOUT = 5.0
 _ANSWERS = {"accept": (True,), "refuse": (False,)}
 _DEFAULT_BEHAVIOUR = DroneBehaviour()
+_DEFAULT_RECONNECTION = Reconnection()
 
 
 class SimDrone(SimClient):
-    """A drone actor: connects with ``{"type": "drone", "registrationId", "token"}``."""
+    """A drone actor: connects with ``{"type": "drone", "registrationId", "token"}``.
+
+    With ``recover``, after each automatic reconnection it emits ``requestCrashRecovery
+    {}`` (contract section 5) and takes the lock the ack reports, as a drone that comes
+    back asks what it still holds. ``reconnection``/``rng``: see ``SimClient``.
+    """
 
     kind: ClassVar[ActorKind] = "drone"
 
@@ -44,6 +53,9 @@ class SimDrone(SimClient):
         behaviour: DroneBehaviour = _DEFAULT_BEHAVIOUR,
         transport: Transport = "websocket",
         user_id: str | None = None,
+        reconnection: Reconnection = _DEFAULT_RECONNECTION,
+        rng: random.Random | None = None,
+        recover: bool = False,
     ) -> None:
         super().__init__(
             name,
@@ -52,7 +64,12 @@ class SimDrone(SimClient):
             auth={"type": ClientType.DRONE, "registrationId": registration_id, "token": token},
             transport=transport,
             user_id=user_id,
+            reconnection=reconnection,
+            rng=rng,
         )
+        if not isinstance(recover, bool):
+            raise ConfigError(f"{name}: recover must be true or false, got {recover!r}")
+        self.recover = recover
         self.registration_id = registration_id
         self.behaviour = behaviour
         self.locked_by: str | None = None  # the chat session this drone believes locks it
@@ -280,6 +297,7 @@ class SimDrone(SimClient):
         bounded by ``timeout``. Raises what ``connect``/``emit`` raise, and
         ``ExpectationFailed`` when the relay keeps the old socket.
         """
+        await self._halt("the drone restarted", drop_buffer=True)
         old, self._link = self._link, None
         self.locked_by = None
         if old is not None and old.connected:
@@ -307,11 +325,20 @@ class SimDrone(SimClient):
             await old.release()
         if not self.behaviour.recover_after_restart:
             return None
+        return await self._recover(timeout)
+
+    async def _recover(self, timeout: float) -> Any:
+        """Emit ``requestCrashRecovery {}``, take the lock its ack reports, return the ack."""
         answer = await self.emit(Event.REQUEST_CRASH_RECOVERY, {}, timeout=timeout)
         if isinstance(answer, dict) and answer.get("ok"):
             chat_session_id = answer.get("chatSessionId")
             self.locked_by = chat_session_id if isinstance(chat_session_id, str) else None
         return answer
+
+    async def _after_reconnect(self, link: Link) -> None:
+        if self.recover:
+            with contextlib.suppress(AckTimeout, ExpectationFailed):  # recorded already
+                await self._recover(_FLUSH_TIMEOUT)
 
     async def close(self) -> None:
         """Stop every stream, release the current and any stale socket; idempotent."""

@@ -12,14 +12,11 @@ unless ``GADGET_REQUIRE_NODE=1`` (CI), where it fails.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from _js_clients import CLIENTS, JsClients, start_js_clients
 from _node import node_missing
 from bson import ObjectId
 from conftest import MakeRelayEnv, skip_or_fail
@@ -30,55 +27,9 @@ from harness.protocol import ClientType, Collection
 from seed import build_world, cleanup
 from seed.world import World, WorldSpec
 
-CLIENTS = Path(__file__).resolve().parents[1] / "clients" / "js"
 BACK_WITHIN = 15.0  # s: reconnection backoff here is 100-500 ms; the relay restarts in ~1 s
 
 pytestmark = [pytest.mark.timeout(120)]
-
-
-class JsClients:
-    """``clients.js`` running: its JSON lines, read as they come."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        self.events: list[dict[str, Any]] = []
-        self._changed = asyncio.Condition()
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self.process.stdout is not None
-        async for line in self.process.stdout:
-            async with self._changed:
-                self.events.append(json.loads(line))
-                self._changed.notify_all()
-
-    def count(self, client: str, event: str) -> int:
-        """How many times ``client`` saw ``event`` so far."""
-        return sum(1 for e in self.events if e["client"] == client and e["event"] == event)
-
-    async def wait(self, done: Any, timeout: float) -> None:
-        """Until ``done()`` holds; fails with what was seen when it does not in time."""
-        async def until() -> None:
-            async with self._changed:
-                await self._changed.wait_for(done)
-        try:
-            await asyncio.wait_for(until(), timeout)
-        except TimeoutError:
-            pytest.fail(f"not within {timeout:g} s; the clients saw:\n" +
-                        "\n".join(json.dumps(e) for e in self.events))
-
-    async def close(self) -> None:
-        """End the clients (stdin closed) and the reader."""
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.process.wait(), 5)
-        if self.process.returncode is None:
-            self.process.kill()
-            await self.process.wait()
-        self._reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reader
 
 
 @pytest.fixture
@@ -97,12 +48,8 @@ async def restartable(make_relay_env: MakeRelayEnv) -> AsyncIterator[tuple[Local
 
 
 async def _start(env: LocalEnvironment, clients: list[dict[str, Any]]) -> JsClients:
-    config = {"url": env.relay_url, "clients": clients,
-              "options": {"reconnectionDelay": 100, "reconnectionDelayMax": 500}}
-    process = await asyncio.create_subprocess_exec(
-        "node", str(CLIENTS / "clients.js"), json.dumps(config),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-    return JsClients(process)
+    return await start_js_clients(env.relay_url, clients,
+                                  {"reconnectionDelay": 100, "reconnectionDelayMax": 500})
 
 
 async def _statuses(env: LocalEnvironment, world: World) -> dict[str, str]:

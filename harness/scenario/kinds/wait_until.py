@@ -11,6 +11,7 @@ from typing import Any
 from harness.errors import ScenarioTimeout
 from harness.outcome.facts import Fact
 from harness.outcome.results import fail
+from harness.outcome.wording import notes
 from harness.scenario import hints
 from harness.scenario.context import DEFAULT_TIMEOUT, Run
 from harness.scenario.kinds import check_db, check_sessions
@@ -113,8 +114,9 @@ async def _connections(run: Run, connected: tuple[str, ...], disconnected: tuple
     late = [n for n in connected if not run.socket(n).connected]
     if late:
         name = late[0]
-        raise fail(f"{run.label(name)} was not connected again within {timeout:g} s",
-                   kind="timeout", facts=[hints.stranded(run, name)])
+        fact = hints.stranded(run, name)
+        raise fail(f"{run.label(name)} was not connected again within {timeout:g} s"
+                   + notes([fact]), kind="timeout", facts=[fact])
     name = next(n for n in disconnected if run.socket(n).connected)
     raise fail(f"{run.label(name)} was still connected (as {run.socket(name).sid}) after "
                f"{timeout:g} s", kind="timeout")
