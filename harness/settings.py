@@ -127,14 +127,14 @@ class Heartbeat:
     defaults, what a relay under test most likely runs with unless stated otherwise.
     ``PING_*`` are the reference relay's: shorter, so a client that vanishes without
     closing its connection (a polling one whose process exits, a half-open TCP connection)
-    is noticed within ``PING_INTERVAL + PING_TIMEOUT`` = 10 s and the network scenarios
+    is noticed within ``PING_INTERVAL + PING_TIMEOUT`` = 5 s and the network scenarios
     run in seconds, not minutes.
     """
 
     SOCKETIO_PING_INTERVAL: Final = 25.0
     SOCKETIO_PING_TIMEOUT: Final = 20.0
-    PING_INTERVAL: Final = 5.0
-    PING_TIMEOUT: Final = 5.0
+    PING_INTERVAL: Final = 2.0
+    PING_TIMEOUT: Final = 3.0
     TERMINATION_EXIT_GRACE: Final = 1.0
 
 
