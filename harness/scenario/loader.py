@@ -241,7 +241,8 @@ class _Builder:
         try:
             fields["reconnection"] = Reconnection(**options)
         except ConfigError as exc:
-            field_name = next((k for k in options if f"reconnection.{k}" in str(exc)), None)
+            field_name = next((k for k in sorted(options, key=len, reverse=True)
+                               if f"reconnection.{k} " in f"{exc} "), None)
             where = (*path, "reconnect", field_name) if field_name else (*path, "reconnect")
             self.error(where, str(exc).replace("reconnection.", "reconnect."))
         role = "ide" if "ide" in raw else "drone"

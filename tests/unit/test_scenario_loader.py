@@ -13,6 +13,7 @@ from harness.errors import ScenarioError
 from harness.scenario.kinds import STEP_KINDS
 from harness.scenario.loader import find_scenario_files, load_file, load_paths
 from harness.scenario.schema import scenario_schema
+from harness.sim.reconnect import Reconnection
 from seed.world import WorldSpec
 
 FILE = Path("x.scenario.yaml")
@@ -177,6 +178,50 @@ def test_unknown_actor_and_wrong_actor_type() -> None:
         "x.scenario.yaml:5: step 2 (emit), field actor: actor 'api' is an http actor, this "
         "step needs an ide or a drone; allowed: ide",
     ]
+
+
+def test_reconnection_follows_socket_io_client_unless_the_actor_says_otherwise() -> None:
+    (scenario,) = load_file(FILE, textwrap.dedent("""\
+        name: n
+        actors:
+          ide: {ide: {}, on_reconnect: {reopen: true}}
+          d0: {drone: 0, reconnect: {delay: 0.1, delay_max: 0.5, attempts: 3},
+               on_reconnect: {recover: true}}
+          d1: {drone: 0, reconnect: false}
+        steps:
+          - connect: [ide, d0, d1]
+        """))
+    ide, d0, d1 = (scenario.actor(n) for n in ("ide", "d0", "d1"))
+    assert ide.reconnection == Reconnection() and ide.reopen and not ide.recover
+    assert d0.reconnection == Reconnection(delay=0.1, delay_max=0.5, attempts=3) and d0.recover
+    assert d1.reconnection == Reconnection(enabled=False)
+
+
+def test_bad_reconnection_settings_are_located() -> None:
+    assert errors_of("""\
+        name: n
+        actors:
+          ide: {ide: {}, reconnect: {delay: 2, delay_max: 1}, on_reconnect: {recover: true}}
+          d0: {drone: 0, reconnect: false, on_reconnect: {recover: true}}
+          api: {http: {}, reconnect: true}
+        steps:
+          - connect: [ide, d0]
+        """) == [
+        "x.scenario.yaml:3: actor ide, field reconnect.delay_max: reconnect.delay_max (1) "
+        "must not be below reconnect.delay (2)",
+        "x.scenario.yaml:3: actor ide, field on_reconnect.recover: only for drones (a drone "
+        "asks for crash recovery)",
+        "x.scenario.yaml:4: actor d0, field on_reconnect.recover: the actor never reconnects "
+        "by itself (reconnect: false)",
+        "x.scenario.yaml:5: actor api, field reconnect: an HTTP actor has no connection to "
+        "reconnect",
+    ]
+    assert errors_of("""\
+        name: n
+        actors: {d1: {drone: 0, reconnect: {speed: 1}}}
+        steps: [connect: d1]
+        """) == ["x.scenario.yaml:2: actor d1, field reconnect: unknown field 'speed'; allowed: "
+                 "delay, delay_max, randomization, attempts, timeout"]
 
 
 def test_indexes_are_checked_against_the_world() -> None:
