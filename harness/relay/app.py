@@ -33,6 +33,7 @@ from harness.relay.malformed import (
 )
 from harness.relay.polling import read_polling_posts_whole
 from harness.relay.registry import SessionRegistry
+from harness.relay.stopping import HandshakeGate
 from harness.relay.store import Store
 from harness.relay.variants import Dialect
 from harness.settings import RelaySettings
@@ -79,6 +80,8 @@ class Relay:
         read_polling_posts_whole(self.sio.eio)
         close_on_malformed_frames(self.sio.eio)
         answer_closing_sessions(self.sio.eio)
+        self.gate = HandshakeGate()
+        self.gate.install(self.sio.eio)
         OneLineClientErrors.install()
         self.store = Store(settings.mongo_uri, settings.database, timeout=DATABASE_TIMEOUT,
                            now=Dialect.of(settings).stored_now)
@@ -132,20 +135,28 @@ class Relay:
                            registrations, work_orders)
 
     async def stop(self) -> None:
-        """Close every client's transport (so the database records it), then everything.
+        """Refuse new connections, close every client's transport (so the database records
+        it), then everything.
 
         Transports are closed, not Socket.IO-disconnected: a client told ``io server
         disconnect`` never reconnects (socket.io-client's rule), one that sees ``transport
         close`` comes back when the relay does (``tests/integration/test_js_client_restart.py``).
         """
         strand = self.settings.regressed(RESTART_STRANDS_CLIENTS)
+        self.gate.close()  # a client closed below must not reconnect to this process
+        closed: set[str] = set()
         try:
             async with asyncio.timeout(STOP_TIMEOUT):
-                for session in list(self.registry.sessions()):
-                    if strand:  # the bug: "io server disconnect", never reconnected
-                        await self.sio.disconnect(session.sid, namespace=NAMESPACE)
-                    else:
-                        await self.lifecycle.close_transport(session.sid)
+                # Again until none is left: a session whose engine.io handshake came
+                # before the gate closed may finish its Socket.IO connect meanwhile.
+                while pending := [s.sid for s in self.registry.sessions()
+                                  if s.sid not in closed]:
+                    for sid in pending:
+                        closed.add(sid)
+                        if strand:  # the bug: "io server disconnect", never reconnected
+                            await self.sio.disconnect(sid, namespace=NAMESPACE)
+                        else:
+                            await self.lifecycle.close_transport(sid)
         except TimeoutError:
             logger.warning("clients did not disconnect within %.0f s", STOP_TIMEOUT)
         await self.lifecycle.wait_closed(SHUTDOWN_GRACE)

@@ -103,13 +103,18 @@ class SendBuffer:
     def __len__(self) -> int:
         return len(self._items)
 
-    def push(self, item: Buffered) -> None:
-        """Queue ``item``; raises ``ExpectationFailed`` when the buffer is full."""
+    def check_room(self, event: str) -> None:
+        """Raise ``ExpectationFailed`` when the buffer is full (before ``event`` is
+        recorded as sent: a refused emit must not look buffered in the history)."""
         if len(self._items) >= self._limit:
             raise ExpectationFailed(
-                f"{self._actor}: cannot buffer {item.event!r}: {self._limit} events are "
+                f"{self._actor}: cannot buffer {event!r}: {self._limit} events are "
                 f"already waiting for the connection to come back"
             )
+
+    def push(self, item: Buffered) -> None:
+        """Queue ``item``; raises ``ExpectationFailed`` when the buffer is full."""
+        self.check_room(item.event)
         self._items.append(item)
 
     def pop(self) -> Buffered | None:

@@ -473,6 +473,7 @@ class SimClient:
                          sent_seq=sent.seq)
             raise AckTimeout(self.name, event, timeout,
                              detail="a volatile emit is dropped while disconnected")
+        self._buffer.check_room(event)
         sent = self._record("sent", event, payload, buffered=True, **meta)
         if not ack:
             sent.meta["ack"] = False  # see _emit_on
