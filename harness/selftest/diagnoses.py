@@ -15,12 +15,13 @@ here with every new switch in ``harness.settings.REGRESSIONS`` (``docs/selftest.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from harness.errors import ConfigError
 from harness.outcome.facts import Fact, FactKind
 from harness.protocol import ErrorCode, Event
-from harness.settings import REGRESSIONS
+from harness.settings import REGRESSIONS, Heartbeat
 
 _FORWARDED = frozenset({Event.REQUEST_SESSION_LOCK, Event.RELEASE_SESSION_LOCK,
                         Event.SUBMIT_PROMPT, Event.REQUEST_TERMINATION})
@@ -65,6 +66,9 @@ class Diagnosis:
     switch: str
     bug: str
     clues: tuple[Clue, ...]
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """Relay settings the switch's run uses instead of the pack's, where the bug shows
+    only under them (``RelaySettings`` field names), with the reason in a comment."""
 
     def clue_in(self, facts: Iterable[Fact]) -> Clue | None:
         """The first clue among a failure's ``facts``, or None (a generic or unrelated
@@ -118,6 +122,10 @@ DIAGNOSES: Mapping[str, Diagnosis] = {
             Clue("the relay missed a drone that took termination and exited",
                  "exited-unnoticed", events=frozenset({Event.REQUEST_TERMINATION})),
         ),
+        # The wait hurts only when the heartbeat outlasts the termination's 10 s poll, as
+        # socket.io's default 25 s + 20 s does; the pack's relay notices within 5 s.
+        settings={"ping_interval": Heartbeat.SOCKETIO_PING_INTERVAL,
+                  "ping_timeout": Heartbeat.SOCKETIO_PING_TIMEOUT},
     ),
     "restart-strands-clients": Diagnosis(
         "restart-strands-clients",

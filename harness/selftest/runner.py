@@ -105,7 +105,8 @@ async def run_selftest(scenarios: Sequence[Scenario], switches: Sequence[str],
         variant_results.append(run)
     switched = []
     for switch, diagnosis in zip(switches, diagnoses, strict=True):
-        settings = dataclasses.replace(base, regressions=frozenset({switch}))
+        settings = dataclasses.replace(base, regressions=frozenset({switch}),
+                                       **diagnosis.settings)
         run, run_results = await run_pack(scenarios, make_env(settings), switch, on_result)
         results[switch] = run_results
         switched.append((run, diagnosis))
