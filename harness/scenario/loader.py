@@ -149,7 +149,7 @@ class _Builder:
               line_at: KeyPath | None = None) -> None:
         text = format_error(self.doc, path, message, allowed, line_at)
         if self.used_at:
-            text += f" (in the step group used at {self.used_at[0]})"
+            text += _used_at(self.used_at)
         self.errors.append(text)
 
     def source(self, path: KeyPath) -> Source:
@@ -302,7 +302,7 @@ class _Builder:
             self.error((*path, "use"), str(exc))
             return ()
         here = (self.source(path), *self.used_at)
-        note = f" (in the step group used at {here[0]})"
+        note = _used_at(here)
         group = self.expansion.groups.get(file)
         if group is None:
             try:
@@ -430,6 +430,12 @@ class _Builder:
                                     self.variables)
                 except ValueError as exc:
                     self.error(path, str(exc))
+
+
+def _used_at(sources: tuple[Source, ...]) -> str:
+    """`` (in the step group used at g.steps.yaml:11, used at x.scenario.yaml:24)``: every
+    use from the innermost out, so the line names the scenario's own file too."""
+    return " (in the step group used at " + ", used at ".join(map(str, sources)) + ")"
 
 
 def _shown_path(file: Path) -> Path:

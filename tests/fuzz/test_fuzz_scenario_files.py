@@ -58,7 +58,7 @@ def check_loads_or_refuses(text: str) -> str:
         lines = message.splitlines()
         assert lines, "an empty error message"
         for line in lines:  # an error inside a step group names the group and the use
-            assert line.startswith(f"{IN_PACK}:") or f"step group used at {IN_PACK}:" in line, \
+            assert line.startswith(f"{IN_PACK}:") or f"used at {IN_PACK}:" in line, \
                 f"a line not naming the file: {line!r}"
         return "refused: " + _kind_of(lines[0])
     assert scenarios

@@ -33,7 +33,7 @@ ACTORS = """\
 name: faults
 world: {{drones_per_user: 1}}
 actors:
-  ide: {{ide: {{user: 0}}}}
+  ide: {{ide: {{user: 0}}, reconnect: false}}
   d0: {drone}
 steps:
 """
@@ -53,7 +53,8 @@ async def env() -> AsyncIterator[LocalEnvironment]:
 
 async def run(env: LocalEnvironment, steps: str, *, transport: str = "websocket",
               drone: str | None = None) -> ScenarioResult:
-    drone = drone or f"{{drone: 0, transport: {transport}}}"
+    # Nobody reconnects by themselves here: each test reads the state a fault leaves.
+    drone = drone or f"{{drone: 0, transport: {transport}, reconnect: false}}"
     text = ACTORS.format(drone=drone) + textwrap.indent(textwrap.dedent(steps), "  ")
     (scenario,) = load_file(INLINE, text)
     return await run_scenario(scenario, env)
@@ -158,7 +159,8 @@ async def test_latency_delays_deliveries_keeps_their_order_and_remove_withdraws_
         - fault: {{actor: ide, remove: latency}}
         - expect_nothing: {{actor: ide, for: 0.5}}  # chunks delayed before the removal pass
         - emit: {OPEN}
-        """, drone="{drone: 0, behaviour: {script: {thinking: 20, pacing: 0.005}}}")
+        """, drone="{drone: 0, reconnect: false,"
+                   " behaviour: {script: {thinking: 20, pacing: 0.005}}}")
     assert result.passed, render_story(result)
     before, slow, *_, after = acks(result)
     assert before.meta["rtt"] < 0.2 and after.meta["rtt"] < 0.2
