@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,7 +15,7 @@ from pymongo import AsyncMongoClient
 from harness.env import LocalEnvironment
 from harness.settings import RelaySettings
 from seed import build_world, cleanup
-from seed.world import World
+from seed.world import World, WorldSpec
 
 # Short timeouts keep negative tests fast; they are generous for a loaded 2-core machine.
 FAST_SETTINGS = RelaySettings(
@@ -77,3 +78,17 @@ async def world(relay_env: LocalEnvironment,
     seeded = await build_world(db)
     yield seeded
     await cleanup(db, seeded.run_id)
+
+
+@contextlib.asynccontextmanager
+async def seeded_world(env: LocalEnvironment, spec: WorldSpec) -> AsyncIterator[World]:
+    """A world of ``spec`` seeded into ``env``'s database (a private relay's), removed on
+    the way out."""
+    client: AsyncMongoClient[Any] = AsyncMongoClient(env.mongo_uri, tz_aware=True)
+    db = client[env.database]
+    world = await build_world(db, spec)
+    try:
+        yield world
+    finally:
+        await cleanup(db, world.run_id)
+        await client.close()

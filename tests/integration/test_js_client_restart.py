@@ -19,12 +19,11 @@ import pytest
 from _js_clients import CLIENTS, JsClients, start_js_clients
 from _node import node_missing
 from bson import ObjectId
-from conftest import MakeRelayEnv, skip_or_fail
+from conftest import MakeRelayEnv, seeded_world, skip_or_fail
 from pymongo import AsyncMongoClient
 
 from harness.env import LocalEnvironment
 from harness.protocol import ClientType, Collection
-from seed import build_world, cleanup
 from seed.world import World, WorldSpec
 
 BACK_WITHIN = 15.0  # s: reconnection backoff here is 100-500 ms; the relay restarts in ~1 s
@@ -37,14 +36,8 @@ async def restartable(make_relay_env: MakeRelayEnv) -> AsyncIterator[tuple[Local
                                                                           World]]:
     skip_or_fail(node_missing(CLIENTS, "socket.io-client"), "GADGET_REQUIRE_NODE")
     env = await make_relay_env()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(env.mongo_uri, tz_aware=True)
-    db = client[env.database]
-    world = await build_world(db, WorldSpec(users=1, drones_per_user=3))
-    try:
+    async with seeded_world(env, WorldSpec(users=1, drones_per_user=3)) as world:
         yield env, world
-    finally:
-        await cleanup(db, world.run_id)
-        await client.close()
 
 
 async def _start(env: LocalEnvironment, clients: list[dict[str, Any]]) -> JsClients:

@@ -27,14 +27,12 @@ from urllib.parse import urlsplit
 import pytest
 from _js_clients import CLIENTS, JsClients, start_js_clients
 from _node import node_missing
-from conftest import MakeRelayEnv, skip_or_fail
-from pymongo import AsyncMongoClient
+from conftest import MakeRelayEnv, seeded_world, skip_or_fail
 
 from harness.env import LocalEnvironment
 from harness.faults import FaultProxy, timeout
 from harness.protocol import ClientType, Event
 from harness.sim import Message, MessageHistory, Reconnection, SimClient, SimDrone, SimIDE
-from seed import build_world, cleanup
 from seed.world import World, WorldSpec
 
 pytestmark = [pytest.mark.timeout(90)]
@@ -52,14 +50,8 @@ async def relay(make_relay_env: MakeRelayEnv) -> AsyncIterator[tuple[LocalEnviro
     """A private relay with a 1 s + 1 s heartbeat and a seeded user with two drones."""
     skip_or_fail(node_missing(CLIENTS, "socket.io-client"), "GADGET_REQUIRE_NODE")
     env = await make_relay_env(ping_interval=1.0, ping_timeout=1.0)
-    client: AsyncMongoClient[Any] = AsyncMongoClient(env.mongo_uri, tz_aware=True)
-    db = client[env.database]
-    world = await build_world(db, WorldSpec(users=1, drones_per_user=2))
-    try:
+    async with seeded_world(env, WorldSpec(users=1, drones_per_user=2)) as world:
         yield env, world
-    finally:
-        await cleanup(db, world.run_id)
-        await client.close()
 
 
 @dataclass

@@ -18,8 +18,7 @@ from typing import Any, Literal
 
 import pytest
 from bson import ObjectId
-from conftest import MakeRelayEnv
-from pymongo import AsyncMongoClient
+from conftest import MakeRelayEnv, seeded_world
 
 from harness.env import LocalEnvironment
 from harness.errors import ExpectationFailed
@@ -37,7 +36,6 @@ from harness.sim import (
     StreamScript,
 )
 from harness.sim._outbox import SEND_BUFFER_LIMIT
-from seed import build_world, cleanup
 from seed.world import World, WorldSpec
 
 pytestmark = [pytest.mark.timeout(90)]
@@ -128,20 +126,16 @@ class Stage:
 @pytest.fixture
 async def stage(make_relay_env: MakeRelayEnv) -> AsyncIterator[Stage]:
     env = await make_relay_env(ping_interval=1.0, ping_timeout=1.0)
-    client: AsyncMongoClient[Any] = AsyncMongoClient(env.mongo_uri, tz_aware=True)
-    db = client[env.database]
-    world = await build_world(db, WorldSpec(users=1, drones_per_user=1,
-                                            chat_sessions_per_project=2))
-    made = Stage(env, world)
-    try:
-        yield made
-    finally:
-        for actor in made.actors:
-            await actor.close()
-        for proxy in made.proxies:
-            await proxy.stop()
-        await cleanup(db, world.run_id)
-        await client.close()
+    spec = WorldSpec(users=1, drones_per_user=1, chat_sessions_per_project=2)
+    async with seeded_world(env, spec) as world:
+        made = Stage(env, world)
+        try:
+            yield made
+        finally:
+            for actor in made.actors:
+                await actor.close()
+            for proxy in made.proxies:
+                await proxy.stop()
 
 
 def _after(messages: Sequence[Message], mark: Message) -> list[Message]:
