@@ -30,10 +30,11 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 from harness.protocol import FORWARDED_DRONE_EVENTS, IDE_EVENTS, Event
 from harness.sim.history import Message
+from harness.sim.reconnect import RECONNECTING_CAUSES
 
 __all__ = [
     "ACKED_EVENTS",
@@ -73,7 +74,7 @@ class Connection:
     def dropped(self) -> bool:
         """True when the socket ended abruptly: its process crashed, or the network or the
         relay's transport dropped it (not a goodbye of either side)."""
-        return self.reason == "crash" or self.cause in DROPPED_CAUSES
+        return self.reason == "crash" or self.cause in RECONNECTING_CAUSES
 
     def live_at(self, seq: int) -> bool:
         """True when the socket was connected at history seq ``seq``."""
@@ -141,10 +142,6 @@ class Missed:
     send: Send
     conn: Connection | None
     excuse: str | None = None
-
-
-DROPPED_CAUSES: Final = frozenset({"transport close", "transport error", "ping timeout"})
-"""socket.io-client's reasons for a connection that dropped (neither side said goodbye)."""
 
 
 def stream_fields(payload: Any) -> tuple[str, str, int] | None:

@@ -16,6 +16,7 @@ from harness.outcome.facts import Fact
 from harness.protocol import ErrorCode
 from harness.scenario.context import Run
 from harness.sim import Message, SimDrone
+from harness.sim.reconnect import SERVER_DISCONNECT
 
 OFFLINE_ERRORS = frozenset({ErrorCode.DRONE_OFFLINE, ErrorCode.DRONE_DISCONNECTED})
 _ANSWERS_SHOWN = 2
@@ -135,9 +136,6 @@ def instead(run: Run, name: str, since: int) -> list[Fact]:
         facts.append(Fact("connected-anyway", actor=name, role="drone", who=run.label(name),
                           registration=actor.registration_id, error=offline, sid=actor.sid))
     return facts
-
-
-SERVER_DISCONNECT = "io server disconnect"  # socket.io-client's reason: it never reconnects
 
 
 def stranded(run: Run, name: str) -> Fact | None:

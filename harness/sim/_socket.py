@@ -34,6 +34,7 @@ import socketio
 from socketio import packet
 
 from harness.protocol import SOCKETIO_PATH
+from harness.sim.reconnect import SERVER_DISCONNECT
 
 __all__ = ["CONNECTION_ERRORS", "TRANSPORTS", "Link", "LinkOwner", "Reply", "Transport"]
 
@@ -164,7 +165,7 @@ class _Client(socketio.AsyncClient):  # type: ignore[misc]
         # socket.io-client calls only this one "io server disconnect" (and never
         # reconnects after it).
         if self.connected and self._link.cause is None:
-            self._link.cause = "io server disconnect"
+            self._link.cause = SERVER_DISCONNECT
         await super()._handle_disconnect(namespace)
 
     async def _handle_event(self, namespace: str | None, id: int | None, data: list[Any]) -> None:

@@ -27,12 +27,14 @@ from typing import Final
 
 from harness.errors import ConfigError
 
-__all__ = ["CAUSES", "RECONNECTING_CAUSES", "Backoff", "Reconnection"]
+__all__ = ["CAUSES", "RECONNECTING_CAUSES", "SERVER_DISCONNECT", "Backoff", "Reconnection"]
 
 # The ``disconnect`` reasons of socket.io-client (``socket.js`` ``onclose`` callers and
 # engine.io-client ``socket.js`` ``_onClose``) the simulated clients record as ``cause``.
+SERVER_DISCONNECT: Final = "io server disconnect"
+"""The server's Socket.IO DISCONNECT packet for the namespace: never reconnected after."""
 CAUSES: Final = (
-    "io server disconnect",  # the server's Socket.IO DISCONNECT packet for the namespace
+    SERVER_DISCONNECT,  # the server's Socket.IO DISCONNECT packet for the namespace
     "io client disconnect",  # socket.disconnect() on this side
     "transport close",  # the connection was closed (also an Engine.IO CLOSE from the server)
     "transport error",  # the connection failed (e.g. a long-poll request errored)
