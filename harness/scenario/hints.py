@@ -168,16 +168,15 @@ def _silencing(note: FaultNote) -> str | None:
     return None
 
 
-def kept_silent(run: Run, state: tuple[str, Any, Any, Any]) -> Fact | None:
-    """A database check expected a registration ``offline`` and found it online or busy,
-    though a fault silenced its drone (connections left open) longer ago than the relay's
-    heartbeat, and the drone has not connected since: the relay never reaped it."""
-    what, expected, actual, _ = state
-    if actual is None or not what.startswith("registration ") \
-            or not isinstance(expected, dict) or expected.get("status") != "offline" \
+def kept_silent(run: Run, registration: Any, expected: Any, actual: Any) -> Fact | None:
+    """A database check expected registration ``registration`` ``offline`` and found it
+    online or busy (``actual``), though a fault silenced its drone (connections left open)
+    longer ago than the relay's heartbeat, and the drone has not connected since: the relay
+    never reaped it."""
+    if actual is None or not isinstance(expected, dict) \
+            or expected.get("status") != "offline" \
             or actual.get("status") not in ("online", "busy"):
         return None
-    registration = what.partition(" ")[2]
     name = drone_named(run, registration)
     if name is None:
         return None
@@ -203,6 +202,6 @@ def kept_silent(run: Run, state: tuple[str, Any, Any, Any]) -> Fact | None:
         return None
     line = since.meta.get("line")
     return Fact("kept-silent", actor=name, role="drone", who=run.label(name),
-                registration=registration,
+                registration=str(registration),
                 cause=f"{how}{f' at line {line}' if line else ''}",
                 status=str(actual.get("status")), window=f"{quiet:.0f} s")

@@ -70,9 +70,9 @@ async def db_state(run: Run, spec: DbSpec) -> DbState:
     return what, expected, actual, result
 
 
-def db_failure(state: DbState, waited: float | None, run: Run | None = None) -> StepFailed:
-    """The failure of a database check that did not hold (with ``run``, what the history
-    says about it: a drone a fault silenced that the relay still counts online)."""
+def db_failure(state: DbState, waited: float | None, run: Run, spec: DbSpec) -> StepFailed:
+    """The failure of a database check that did not hold, with what the history says about
+    it (a drone a fault silenced that the relay still counts online)."""
     what, expected, actual, result = state
     if actual is None:
         return fail(f"{what} is not in the database", expected=expected, actual=None)
@@ -81,7 +81,8 @@ def db_failure(state: DbState, waited: float | None, run: Run | None = None) -> 
     headline = f"{what} has {field} {_quote(first.actual)}, expected {first.expected}"
     if waited is not None:
         headline += f" (waited {waited:g} s)"
-    fact = None if run is None else hints.kept_silent(run, state)
+    fact = None if spec.registration is UNSET else \
+        hints.kept_silent(run, run.render(spec.registration), expected, actual)
     shown = {k: actual.get(k) for k in ("status", "lockedBy", "completedAt") if k in actual}
     return fail(headline + notes([fact]), compared=True, expected=expected,
                 actual=shown or actual, mismatches=result.mismatches, facts=[fact])
@@ -101,7 +102,7 @@ async def check_db(run: Run, step: Step) -> None:
     """Check a registration's or work order's document once."""
     state = await db_state(run, step.args)
     if not state[3]:
-        raise db_failure(state, None, run)
+        raise db_failure(state, None, run, step.args)
     run.capture(state[3])
 
 

@@ -82,7 +82,7 @@ async def wait_until(run: Run, step: Step) -> None:
         ready = await _poll(db_ready, timeout)
         assert state is not None
         if not ready:
-            raise check_db.db_failure(state, waited=timeout, run=run)
+            raise check_db.db_failure(state, timeout, run, spec)
         run.capture(state[3])
         return
     sessions = args.sessions
