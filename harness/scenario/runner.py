@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -99,6 +100,33 @@ async def run_scenario(scenario: Scenario, env: Environment, *,
         return result
     began = time.monotonic()
     history = history if history is not None else MessageHistory()
+    try:
+        async with open_run(scenario, env, result, history=history) as run:
+            await _steps(run, result)
+            await finish_run(run, result)
+    except HarnessError as exc:
+        log.debug("scenario %s errored", scenario.id, exc_info=True)
+        result.status, result.failure = "error", Failure("error", str(exc))
+    finally:
+        result.history = history.messages
+        result.duration = time.monotonic() - began
+    if not result.passed:
+        result.logs = await asyncio.to_thread(env.logs)
+    log.info("scenario %s: %s in %.2f s", scenario.id, result.status, result.duration)
+    return result
+
+
+@contextlib.asynccontextmanager
+async def open_run(scenario: Scenario, env: Environment, result: ScenarioResult, *,
+                   history: MessageHistory, faults: bool | None = None) -> AsyncIterator[Run]:
+    """A live run of ``scenario`` in a freshly seeded world: its actors (created, not
+    connected), the fault proxies when ``faults`` (default: when the scenario has fault
+    steps), and on the way out the actors closed, the proxies stopped and the world
+    cleaned up, whatever happened. ``result`` gets the run id and the actors' labels.
+
+    ``harness run`` runs a scenario's steps in it; ``harness explore`` runs steps as its
+    rules produce them.
+    """
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         env.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=10_000)
     db = client[env.database]
@@ -110,17 +138,13 @@ async def run_scenario(scenario: Scenario, env: Environment, *,
         templates = TemplateContext(world, relay=env.relay_timeouts,
                                     actor_specs={a.name: a for a in scenario.actors},
                                     variables=scenario.variables)
-        if uses_faults(scenario):
+        if faults if faults is not None else uses_faults(scenario):
             network = await Network.open(scenario, env.relay_url)
         cast = build_cast(scenario.actors, world, env.relay_url, history, templates.render,
                           network.urls() if network is not None else None)
         templates.actors = cast.ref
         run = Run(scenario, env, db, world, history, cast, templates, network=network)
-        await _steps(run, result)
-        await _finish(run, result)
-    except HarnessError as exc:
-        log.debug("scenario %s errored", scenario.id, exc_info=True)
-        result.status, result.failure = "error", Failure("error", str(exc))
+        yield run
     finally:
         try:
             if run is not None:
@@ -138,12 +162,6 @@ async def run_scenario(scenario: Scenario, env: Environment, *,
                     result.notes.append(f"cleanup of run {result.run_id} failed: {exc}")
                 finally:
                     await client.close()
-        result.history = history.messages
-        result.duration = time.monotonic() - began
-    if not result.passed:
-        result.logs = await asyncio.to_thread(env.logs)
-    log.info("scenario %s: %s in %.2f s", scenario.id, result.status, result.duration)
-    return result
 
 
 def _unsupported(scenario: Scenario, env: Environment) -> str | None:
@@ -214,7 +232,9 @@ async def _settle(run: Run, result: ScenarioResult) -> None:
         await run.history.wait_for(delivered, settle)
 
 
-async def _finish(run: Run, result: ScenarioResult) -> None:
+async def finish_run(run: Run, result: ScenarioResult) -> None:
+    """After the steps: settle (when they passed), close the actors, check the invariants
+    and judge them into ``result``."""
     if result.status == "passed":
         await _settle(run, result)
     end_seq = len(run.history)
