@@ -7,6 +7,7 @@ drives; nothing below imports a command. ``harness.cli`` loads them lazily from 
     scenario.py   ``harness run`` / ``validate`` report.py     ``harness show``
     selftest.py   ``harness selftest``           load.py       ``harness load``
     bench.py      ``harness bench``              images.py     ``harness images ...``
+    explore.py    ``harness explore``
 
 The layers, top to bottom, are stated in ``pyproject.toml`` (``[tool.importlinter]``),
 drawn in ``README.md`` (Layout) and held by ``tests/unit/test_import_layers.py``.
@@ -22,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "down": "harness.commands.env:down_command",
     "seed": "harness.commands.seed:seed_group",
     "run": "harness.commands.scenario:run_command",
+    "explore": "harness.commands.explore:explore_command",
     "validate": "harness.commands.scenario:validate_command",
     "mongo-standin": "harness.commands.mongowire:mongowire_command",
     "images": "harness.commands.images:images_group",

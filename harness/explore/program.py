@@ -1,0 +1,157 @@
+"""The steps an exploration example ran, as a scenario file in the scenario language. Pure.
+
+Each rule of the explorer adds one *action*: a comment (what it did and what the model
+allowed) and its steps, plain data as a scenario author would write them. ``render`` gives
+the whole document; the explorer loads it with the scenario loader before running each
+action's steps, so what ran is exactly what a failure writes out, and ``harness run`` on
+that file runs the same steps with the same checks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import yaml
+
+from harness.explore.model import (
+    CAST_DRONES,
+    CAST_HTTP,
+    CAST_IDES,
+    CHATS_PER_USER,
+    DRONES_PER_USER,
+    USERS,
+)
+
+Step = dict[str, Any]
+
+RECONNECT: Final = {"delay": 0.2, "delay_max": 1}
+"""How the cast reconnects by itself (after a relay restart or a network fault): quickly,
+so an example does not wait out socket.io-client's 1 to 5 s backoff."""
+SCRIPT: Final = {"thinking": 2, "tool_calls": 1, "responses": 1}
+"""What a drone streams for a prompt: thinking, thinking, toolCall, response, complete."""
+
+
+def actor_specs() -> dict[str, dict[str, Any]]:
+    """The explorer's cast as the scenario's ``actors:``."""
+    actors: dict[str, dict[str, Any]] = {}
+    for name, user, chat in CAST_IDES:
+        ide: dict[str, Any] = {"user": user}
+        if chat:
+            ide["chat_session"] = chat
+        actors[name] = {"ide": ide, "reconnect": dict(RECONNECT)}
+    for name, user, index, transport in CAST_DRONES:
+        spec: dict[str, Any] = {"drone": {"index": index, "user": user}}
+        if transport != "websocket":
+            spec["transport"] = transport
+        spec["reconnect"] = dict(RECONNECT)
+        spec["behaviour"] = {"script": dict(SCRIPT)}
+        actors[name] = spec
+    for name, user in CAST_HTTP:
+        actors[name] = {"http": {"user": user}}
+    return actors
+
+
+WORLD: Final = {"users": USERS, "drones_per_user": DRONES_PER_USER,
+                "chat_sessions_per_project": CHATS_PER_USER}
+
+
+@dataclass
+class Action:
+    """One rule's comment and steps."""
+
+    comment: str
+    steps: list[Step]
+
+
+@dataclass
+class Program:
+    """The scenario an example builds, action by action."""
+
+    name: str = "found by harness explore"
+    header: list[str] = field(default_factory=list)  # comment lines above the document
+    actions: list[Action] = field(default_factory=list)
+    reference_only: list[str] = field(default_factory=list)
+    timeout: float = 600.0
+
+    @property
+    def step_count(self) -> int:
+        """Top-level steps so far."""
+        return sum(len(a.steps) for a in self.actions)
+
+    def add(self, comment: str, steps: Sequence[Step]) -> Action:
+        action = Action(comment, list(steps))
+        self.actions.append(action)
+        return action
+
+    def render(self, *, prune: bool = False, upto: int | None = None) -> str:
+        """The scenario document. ``prune`` leaves out actors no step names (for the file
+        a person reads); ``upto`` keeps only the first ``upto`` actions."""
+        actions = self.actions if upto is None else self.actions[:upto]
+        body: list[str] = []
+        for number, action in enumerate(actions, start=1):
+            body.append(f"  # {number}. {action.comment}")
+            body += [_step_line(step) for step in action.steps]
+        steps_text = "\n".join(body)
+        actors = actor_specs()
+        if prune:
+            actors = {name: spec for name, spec in actors.items()
+                      if re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", steps_text)}
+        doc: dict[str, Any] = {"name": self.name, "tags": ["explore"]}
+        if self.reference_only:
+            doc["reference_only"] = "; ".join(dict.fromkeys(self.reference_only))
+        doc.update({"world": dict(WORLD), "timeout": self.timeout})
+        lines = [f"# {line}" if line else "#" for line in self.header]
+        lines.append(yaml.safe_dump(doc, sort_keys=False, width=90).rstrip())
+        lines.append("actors:")
+        lines += [f"  {name}: {_flow(spec)}" for name, spec in actors.items()]
+        lines.append("steps:")
+        lines.append(steps_text)
+        return "\n".join(lines) + "\n"
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes a value used twice (one matcher in both branches of a race) out twice, not as
+    an anchor and an alias: a person reads each step on its own."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _flow(value: Any) -> str:
+    text = yaml.dump(value, Dumper=_Dumper, default_flow_style=True, sort_keys=False,
+                     width=10_000)
+    return text.removesuffix("...\n").strip()  # a plain scalar ends its document
+
+
+def _step_line(step: Mapping[str, Any]) -> str:
+    text = _flow(dict(step))
+    if len(text) <= 96:
+        return f"  - {text}"
+    # A long step: its kind on one line, its arguments below, one per line.
+    (kind, args), = step.items()
+    if not isinstance(args, Mapping):
+        return f"  - {text}"
+    lines = [f"  - {kind}:"]
+    lines += [f"      {key}: {_flow(value)}" for key, value in args.items()]
+    return "\n".join(lines)
+
+
+# -- step builders (plain data) --------------------------------------------------------------
+
+def ack_matcher(codes: frozenset[str]) -> Any:
+    """``{ok: true}``, ``{ok: false, error: X}`` or a ``$one_of`` of those."""
+    errors = sorted(c for c in codes if c != "ok")
+    refusal: dict[str, Any] | None = None
+    if errors:
+        refusal = {"ok": False, "error": errors[0] if len(errors) == 1 else {"$one_of": errors}}
+    if "ok" not in codes:
+        return refusal
+    return {"ok": True} if refusal is None else {"$one_of": [{"ok": True}, refusal]}
+
+
+def one_of(values: Sequence[Any]) -> Any:
+    """A plain value when there is one, else ``{$one_of: [...]}``."""
+    return values[0] if len(values) == 1 else {"$one_of": list(values)}
