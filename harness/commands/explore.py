@@ -22,19 +22,12 @@ from harness.commands.options import (
 from harness.env import ENVIRONMENT_KINDS
 from harness.errors import ConfigError
 from harness.explore import ExploreOptions, explore
-from harness.explore.explorer import DEFAULT_OUT
+from harness.explore.explorer import DEFAULT_OUT, RELAY_TIMEOUTS
 from harness.explore.machine import Session
 from harness.outcome.story import render_story
 from harness.report import write_reports
 
 EXIT_FOUND = 1
-
-# The reference relay the explorer starts waits less than the contract's 5, 5 and 10 s, so
-# that an example that waits out a relay timeout costs a second, not five. Its heartbeat
-# (2 s + 3 s) still outlasts the termination poll, as socket.io's does the contract's 10 s.
-EXPLORE_TIMEOUTS = {"drone_ack_timeout": 1.0, "termination_ack_timeout": 1.0,
-                    "termination_poll_timeout": 3.0}
-
 
 def parse_budget(text: str) -> tuple[float | None, int | None]:
     """``60s``, ``2m``, ``90`` (seconds) or ``200x`` / ``200 examples``."""
@@ -103,7 +96,7 @@ def explore_command(env_kind: str, budget: str, shrink_budget: float, seed: int 
                              max_steps=max_steps, out=out, database=not no_database,
                              shrink_budget=shrink_budget, faults=not no_faults)
     if env_kind != "external":
-        for name, value in EXPLORE_TIMEOUTS.items():
+        for name, value in RELAY_TIMEOUTS.items():
             if not _stated(name):
                 params[name] = value
     settings = relay_settings_from(params) if env_kind != "external" else None

@@ -15,6 +15,13 @@ from harness.commands.options import database_option, log_level_option
 from harness.errors import ConfigError
 from harness.outcome import ScenarioResult, render_story
 from harness.scenario import load_paths, select
+from harness.selftest.exploration import (
+    EXPLORE_BUDGET,
+    EXPLORE_SHRINK,
+    ExploreCell,
+    render_column,
+    run_explore_column,
+)
 from harness.selftest.matrix import (
     must_pass,
     render_grid,
@@ -75,13 +82,18 @@ def _progress(verbose: bool) -> Any:
 @click.option("--stories", is_flag=True,
               help="Print the failure story of every failing scenario, switch runs too.")
 @click.option("-v", "--verbose", is_flag=True, help="One line per scenario and run.")
+@click.option("--no-explore", is_flag=True,
+              help="Leave out the explore column (harness explore alone against each switch).")
+@click.option("--explore-budget", type=float, default=EXPLORE_BUDGET, show_default=True,
+              help="Seconds of search per run of the explore column (plus "
+                   f"{EXPLORE_SHRINK:g} s of shrinking).")
 @database_option
 @log_level_option
 def selftest_command(paths: tuple[Path, ...], expression: str | None, env_kind: str,
                      switches: tuple[str, ...], variants: tuple[str, ...], no_variants: bool,
                      report_dir: Path | None,
-                     junit_xml: Path | None, stories: bool, verbose: bool, database: str,
-                     log_level: str) -> None:
+                     junit_xml: Path | None, stories: bool, verbose: bool, no_explore: bool,
+                     explore_budget: float, database: str, log_level: str) -> None:
     """Prove the pack asserts the contract and catches regressions: run it against the clean
     reference relay, against each --variant (another answer the contract allows) alone and
     all of them together, and once per --regress switch, each in a fresh environment, and
@@ -108,12 +120,45 @@ def selftest_command(paths: tuple[Path, ...], expression: str | None, env_kind: 
         scenarios, chosen, environment_factory(env_kind),
         RelaySettings(database=database, log_level=log_level.upper()), _progress(verbose),
         variants=picked))
-    elapsed = time.monotonic() - began
     _print(report, stories)
     write_selftest_reports(report, report_dir=report_dir, junit_xml=junit_xml)
+    explored_ok = True
+    if not no_explore:
+        explored_ok = _explore_column(chosen, env_kind, database, log_level, explore_budget,
+                                      report_dir)
+    elapsed = time.monotonic() - began
     click.echo(f"selftest took {elapsed:.1f} s")
-    if not report.matrix.ok:
+    if not report.matrix.ok or not explored_ok:
         raise SystemExit(EXIT_FAILED)
+
+
+def _explore_column(switches: list[str], env_kind: str, database: str, log_level: str,
+                    budget: float, report_dir: Path | None) -> bool:
+    """Run and print the explore column; True when every run in it is as it must be."""
+    click.echo()
+    click.echo(f"explore column: the clean relay, then each of {len(switches)} switch(es), "
+               f"{budget:g} s of search each")
+
+    def on_cell(cell: ExploreCell) -> None:
+        click.echo(f"  {cell.name:<33} {cell.state}"
+                   + (f" ({cell.file})" if cell.file is not None else ""))
+
+    began = time.monotonic()
+    cells = run_explore_column(
+        switches, environment_factory(env_kind),
+        RelaySettings(database=database, log_level=log_level.upper()), budget=budget,
+        out=report_dir / "explore" if report_dir is not None else None, on_cell=on_cell)
+    click.echo()
+    for line in render_column(cells, budget):
+        click.echo(line)
+    bad = [c for c in cells if not c.ok]
+    for cell in bad:
+        click.echo(f"explore column: {cell.name}: {cell.state}"
+                   + (f": {cell.message}" if cell.message else "")
+                   + (f" ({cell.error})" if cell.error else ""))
+    click.echo(f"explore column: {'ok' if not bad else 'FAILED'} in "
+               f"{time.monotonic() - began:.1f} s")
+    return not bad
 
 
 def _print(report: SelftestReport, stories: bool) -> None:

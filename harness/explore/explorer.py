@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final
 
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis import seed as hypothesis_seed
@@ -35,6 +36,13 @@ log = logging.getLogger(__name__)
 DEFAULT_OUT = Path(".harness/explore")
 DATABASE_DIR = "examples"  # under the out folder: Hypothesis's example database
 MAX_EXAMPLES = 1_000_000  # a time budget ends the run; this only bounds it
+
+RELAY_TIMEOUTS: Final = {"drone_ack_timeout": 1.0, "termination_ack_timeout": 1.0,
+                         "termination_poll_timeout": 3.0}
+"""The timeouts of a reference relay the explorer starts (``--env local``/``compose``,
+unless stated): shorter than the contract's 5, 5 and 10 s, so that an example that waits
+one out costs a second, not five. The relay's heartbeat (2 s + 3 s) still outlasts the 3 s
+termination poll, as socket.io's 45 s outlasts the contract's 10 s."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,7 @@ class Finding:
     actions: int
     steps: int
     first_failure_after: float
+    first_failure_example: int = 0  # 1: the first example failed (a stored one, say)
     flaky: bool = False  # Hypothesis's final replay did not fail the same way
     replay: ScenarioResult | None = None  # ``harness run`` of the written file
 
@@ -151,7 +160,7 @@ def _search(env: Environment, options: ExploreOptions, loop: LoopThread,
     try:
         run_state_machine_as_test(machine, settings=chosen)
     except StopExploring:
-        pass
+        failure = session.smallest  # None: the search's budget ran out
     except ExplorerStopped as exc:
         raise EnvError(f"explore stopped: {exc.message}") from None
     except ExploreFailure as exc:
@@ -187,7 +196,10 @@ def _write(failure: ExploreFailure, file: Path, options: ExploreOptions, session
         "The model of the contract expected: " + failure.expectation,
         "The relay did: " + _one_line(failure.failure.message),
     ]
-    if flaky:
+    if session.shrink_stopped:
+        program.header.append(f"Shrinking stopped at its budget ({options.shrink_budget:g} s): "
+                              "this is the smallest failing example seen.")
+    elif flaky:
         program.header.append("Shrinking stopped early: the relay answered a replayed example "
                               "differently from its first run (timing); this is the smallest "
                               "failing example seen.")
@@ -195,7 +207,8 @@ def _write(failure: ExploreFailure, file: Path, options: ExploreOptions, session
     compile_program(file, text)  # the file loads as written
     file.write_text(text)
     return Finding(file, failure.failure, failure.expectation, len(program.actions),
-                   program.step_count, session.first_failure_after or 0.0, flaky)
+                   program.step_count, session.first_failure_after or 0.0,
+                   session.first_failure_example or 0, flaky)
 
 
 def _one_line(text: str, limit: int = 300) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from hypothesis import assume, reject
+from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.control import current_build_context
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
@@ -83,21 +83,24 @@ class Session:
     steps: int = 0
     found_at: float | None = None
     first_failure_after: float | None = None
+    first_failure_example: int | None = None  # which example failed first (1 = the first)
     smallest: ExploreFailure | None = None
+    shrink_stopped: bool = False
     started: float = field(default_factory=time.monotonic)
 
     def before_example(self) -> None:
-        """Stop when the budget is spent: at once when nothing was found yet; while
-        shrinking, every example but Hypothesis's final replay is refused after the shrink
-        budget."""
+        """Stop when the budget is spent: the search's when nothing was found yet, the
+        shrinking's once something was (the smallest failing example seen is then the
+        finding). Hypothesis's own final replay of its shrunk example always runs."""
         now = time.monotonic()
         if self.found_at is None:
             if now >= self.deadline:
                 raise StopExploring
             return
-        final = current_build_context().is_final
-        if not final and now >= self.found_at + self.shrink_budget:
-            reject()
+        if now >= self.found_at + self.shrink_budget and \
+                not current_build_context().is_final:
+            self.shrink_stopped = True
+            raise StopExploring
 
     def failed(self, failure: ExploreFailure) -> None:
         """Count a failing example; keep the smallest (the finding, should Hypothesis's own
@@ -105,6 +108,7 @@ class Session:
         if self.found_at is None:
             self.found_at = time.monotonic()
             self.first_failure_after = self.found_at - self.started
+            self.first_failure_example = self.examples + 1
         if self.smallest is None or failure.size < self.smallest.size:
             self.smallest = failure
 
@@ -182,11 +186,16 @@ class ExploreMachine(RuleBasedStateMachine):
 
     # -- expectations as steps ---------------------------------------------------------------
 
-    def _status_steps(self, drone: Drone, status: str) -> list[Step]:
-        return [{"expect": {"actor": i.name, "event": Event.DRONE_STATUS,
-                            "payload": {"registrationId": f"${{{drone.name}.id}}",
-                                        "status": status}}}
-                for i in self.model.owner_ides(drone)]
+    def _status_steps(self, drone: Drone, status: str, wait: Any = None) -> list[Step]:
+        steps: list[Step] = []
+        for ide in self.model.owner_ides(drone):
+            spec: dict[str, Any] = {"actor": ide.name, "event": Event.DRONE_STATUS,
+                                    "payload": {"registrationId": f"${{{drone.name}.id}}",
+                                                "status": status}}
+            if wait is not None:
+                spec["timeout"] = wait
+            steps.append({"expect": spec})
+        return steps
 
     @staticmethod
     def _db(drone: Drone, status: str, locked_by: Chat | None, *, wait: Any = None) -> Step:
@@ -202,7 +211,7 @@ class ExploreMachine(RuleBasedStateMachine):
         return [{"wait_until": {"db": {"work_order": f"${{capture.{w.capture}}}",
                                        "status": "aborted"}}} for w in work_orders]
 
-    def _maps(self) -> list[Step]:
+    def _maps(self, wait: Any = None) -> list[Step]:
         steps: list[Step] = []
         for name, (has, lacks) in self.model.expected_maps().items():
             spec: dict[str, Any] = {"map": name}
@@ -210,7 +219,10 @@ class ExploreMachine(RuleBasedStateMachine):
                 spec["has"] = has
             if lacks:
                 spec["lacks"] = lacks
-            steps.append({"wait_until": {"sessions": spec}})
+            step: dict[str, Any] = {"sessions": spec}
+            if wait is not None:
+                step["timeout"] = wait
+            steps.append({"wait_until": step})
         return steps
 
     def _stream_expectations(self, chat: Chat, capture: str, kinds: list[str]) -> list[Step]:
@@ -280,10 +292,16 @@ class ExploreMachine(RuleBasedStateMachine):
     def drone_leaves(self, data: st.DataObject, how: str) -> None:
         drone = data.draw(st.sampled_from(self._connected_drones()), label="drone")
         aborted = self.model.drone_gone(drone)
-        steps = [{how: [drone.name]}, self._db(drone, "offline", None),
-                 *self._aborted(aborted), *self._status_steps(drone, "offline"), *self._maps()]
-        self.act(f"{drone.name} leaves ({how}): offline, lock cleared, running work orders "
-                 "aborted, its owner's IDEs told, and no map keeps it (contract 9)", steps)
+        # A long-polling client that vanishes leaves no connection to close: the relay
+        # notices at its heartbeat.
+        wait = HEARTBEAT_WAIT if how == "crash" and drone.transport == "polling" else None
+        steps = [{how: [drone.name]}, self._db(drone, "offline", None, wait=wait),
+                 *self._aborted(aborted), *self._status_steps(drone, "offline", wait),
+                 *self._maps(wait)]
+        within = " within the relay's heartbeat" if wait else ""
+        self.act(f"{drone.name} leaves ({how}): offline{within}, lock cleared, running work "
+                 "orders aborted, its owner's IDEs told, and no map keeps it (contract 9)",
+                 steps)
 
     @precondition(lambda self: bool(self._connected_drones()))
     @rule(data=st.data())
@@ -561,7 +579,7 @@ class ExploreMachine(RuleBasedStateMachine):
             aborted = self.model.drone_gone(state)
             steps.append(self._db(state, "offline", None, wait=wait))
             steps += self._aborted(aborted)
-            steps += self._status_steps(state, "offline")
+            steps += self._status_steps(state, "offline", wait)
         self.act(f"api{api} terminates {drone}: {answer.describe()}", steps,
                  f"POST terminate of {drone} by user {api} is answered {answer.describe()}")
 

@@ -1,0 +1,82 @@
+"""``harness explore`` live: the reference relay, clean and with a switch, found and shrunk to
+a scenario file that ``harness run`` reproduces; the example database; the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import yaml
+from _harness_cli import run_harness as harness
+
+from harness.env import LocalEnvironment
+from harness.explore import ExploreOptions, explore
+from harness.explore.explorer import RELAY_TIMEOUTS
+from harness.outcome.facts import Fact
+from harness.scenario import load_file, run_scenario
+from harness.selftest import diagnosis_of
+from harness.settings import RelaySettings
+
+SWITCH = "lookup-by-socket-id"
+
+
+def _env(*switches: str) -> LocalEnvironment:
+    settings: dict[str, Any] = dict(RELAY_TIMEOUTS)
+    return LocalEnvironment(dataclasses.replace(RelaySettings(), **settings,
+                                                regressions=frozenset(switches)))
+
+
+async def _run_file(file: Path, env: LocalEnvironment) -> tuple[str, tuple[Fact, ...]]:
+    (scenario,) = load_file(file)
+    await env.start()
+    try:
+        result = await run_scenario(scenario, env)
+    finally:
+        await env.stop()
+    return result.status, (result.failure.facts if result.failure else ())
+
+
+def test_a_switch_is_found_shrunk_and_written_as_a_scenario_that_reproduces_it(
+        tmp_path: Path) -> None:
+    options = ExploreOptions(budget=40, seed=1, out=tmp_path, shrink_budget=30)
+    report = explore(_env(SWITCH), options)
+    finding = report.finding
+    assert finding is not None, f"nothing found in {report.examples} examples"
+    assert finding.reproduced, "the written file passed when run again"
+    assert finding.file.parent == tmp_path and finding.file.name.endswith(".scenario.yaml")
+    text = finding.file.read_text()
+    assert "(--seed 1)" in text and "The model of the contract expected: " in text
+    assert f"harness run {finding.file}" in text
+    assert yaml.safe_load(text)["tags"] == ["explore"]
+    assert 1 <= finding.actions <= 12 and finding.steps >= finding.actions
+    # The written file fails on the switch with a failure that names the problem, and
+    # passes on the clean relay.
+    status, facts = asyncio.run(_run_file(finding.file, _env(SWITCH)))
+    assert status == "failed"
+    assert diagnosis_of(SWITCH).clue_in(facts) is not None, facts
+    status, _ = asyncio.run(_run_file(finding.file, _env()))
+    assert status == "passed"
+    # Hypothesis's example database, under --out, tries the failure first next time.
+    again = explore(_env(SWITCH), dataclasses.replace(options, shrink_budget=5))
+    assert again.finding is not None and again.finding.first_failure_example == 1
+
+
+def test_the_clean_relay_gives_no_false_alarm(tmp_path: Path) -> None:
+    report = explore(_env(), ExploreOptions(budget=25, seed=3, out=tmp_path, database=False))
+    assert report.finding is None, report.finding and report.finding.file.read_text()
+    assert report.examples >= 5 and report.steps > report.examples
+    assert not list(tmp_path.glob("*.scenario.yaml"))
+
+
+def test_the_command_exits_0_when_nothing_is_found_and_names_a_bad_budget(
+        tmp_path: Path) -> None:
+    done = harness("explore", "--budget", "3x", "--seed", "4", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "nothing found: 3 examples" in done.stdout
+    assert "example 1: passed" in done.stdout
+    bad = harness("explore", "--budget", "soon")
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == ("error: --budget 'soon': expected seconds (60s, 2m) or a "
+                                  "number of examples (200x)")
