@@ -117,9 +117,9 @@ def explore_command(env_kind: str, budget: str, shrink_budget: float, seed: int 
     if finding.replay is not None:
         console.print(render_story(finding.replay), soft_wrap=True)
     console.print()
-    console.print(f"FOUND after {finding.first_failure_after:.1f} s "
-                  f"({report.examples} examples): {finding.failure.message.splitlines()[0]}",
-                  soft_wrap=True)
+    console.print(f"FOUND in example {finding.first_failure_example}, after "
+                  f"{finding.first_failure_after:.1f} s: "
+                  f"{finding.failure.message.splitlines()[0]}", soft_wrap=True)
     console.print(f"shrunk to {finding.actions} actions, {finding.steps} steps: "
                   f"{finding.file}", soft_wrap=True)
     replay = "fails again" if finding.reproduced else "PASSED when run again (timing)"

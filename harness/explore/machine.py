@@ -42,7 +42,7 @@ RETRY_WAIT = "${relay.drone_ack_timeout} + ${relay.drone_ack_timeout} + 5"
 TERMINATE_WAIT = "${relay.termination_ack_timeout} + ${relay.termination_poll_timeout} + 10"
 HEARTBEAT_WAIT = "${relay.heartbeat} + 10"
 COSTLY = frozenset({"restart", "silent"})
-COSTLY_ONE_IN = 3
+COSTLY_ONE_IN = 2
 CLIENT_GIVES_UP = 0.3  # the IDE's own timeout before it retries a lock request
 
 
@@ -143,7 +143,7 @@ class ExploreMachine(RuleBasedStateMachine):
         self.expectation = expectation or comment
         self.program.add(comment, steps)
         self.program.reference_only = list(self.model.references)
-        scenario = compile_program(self.session.file, self.program.render())
+        scenario = compile_program(self.session.file, self.program.render_last())
         first = len(scenario.steps) - len(steps)
         began = time.monotonic()
         outcome = self._call(self.live.run_steps(scenario, first))
@@ -244,15 +244,23 @@ class ExploreMachine(RuleBasedStateMachine):
 
     # -- rules: the start --------------------------------------------------------------------
 
-    @initialize(drones=st.lists(st.sampled_from(["d0", "d1", "d2"]), unique=True),
-                ides=st.lists(st.sampled_from(["ide0", "ide0b", "ide1", "ide2"]), unique=True),
-                open_all=st.booleans(), costly=st.integers(0, COSTLY_ONE_IN - 1))
-    def start(self, drones: list[str], ides: list[str], open_all: bool, costly: int) -> None:
-        """Connect some drones, then some IDEs, and open their chat sessions. One example
+    @initialize(drones=st.lists(st.sampled_from(["d0", "d1", "d2"]), min_size=1, unique=True),
+                ides=st.lists(st.sampled_from(["ide0", "ide0b", "ide1", "ide2"]), min_size=1,
+                              unique=True),
+                open_all=st.booleans(), costly=st.integers(0, COSTLY_ONE_IN - 1),
+                behaviours=st.lists(st.tuples(st.sampled_from(["accept", "refuse", "ignore"]),
+                                              st.sampled_from(["stream", "accept", "refuse"]),
+                                              st.sampled_from(["accept", "refuse", "ignore"])),
+                                    min_size=3, max_size=3))
+    def start(self, drones: list[str], ides: list[str], open_all: bool, costly: int,
+              behaviours: list[tuple[str, str, str]]) -> None:
+        """Connect a drone or more, then an IDE or more, and maybe open their chat sessions
+        (a connection comes first in most of what can go wrong). One example
         in ``COSTLY_ONE_IN`` may use the rules that take seconds (a relay restart, a silent
         link); shrinking turns them off where the failure does not need them."""
         if costly < COSTLY_ONE_IN - 1:
             self.spent.update(COSTLY)
+        self._behaviours(behaviours)
         steps: list[Step] = []
         if drones or ides:
             steps.append({"connect": drones + ides})
@@ -273,24 +281,63 @@ class ExploreMachine(RuleBasedStateMachine):
         self.act(f"connect {what}" + (" and open their chat sessions" if open_all and ides
                                       else ""), steps)
 
+    def _behaviours(self, behaviours: list[tuple[str, str, str]]) -> None:
+        """How each drone answers locks, prompts and termination, for the whole example;
+        only what differs from accepting everything (and streaming) is written."""
+        steps: list[Step] = []
+        said: list[str] = []
+        for drone, (on_lock, on_prompt, on_termination) in zip(
+                self.model.drones.values(), behaviours, strict=True):
+            drone.on_lock, drone.on_prompt = on_lock, on_prompt
+            drone.on_termination = on_termination
+            changed = {key: value for key, value, usual in (
+                ("on_lock", on_lock, "accept"), ("on_prompt", on_prompt, "stream"),
+                ("on_termination", on_termination, "accept")) if value != usual}
+            if changed:
+                steps.append({"set_behaviour": {"actor": drone.name, "behaviour": changed}})
+                said.append(f"{drone.name} " + ", ".join(
+                    f"{key.removeprefix('on_')} {value}" for key, value in changed.items()))
+        if steps:
+            self.act("how the drones answer: " + "; ".join(said), steps)
+
     # -- rules: drones -----------------------------------------------------------------------
 
     def _offline_drones(self) -> list[Drone]:
         return [d for d in self.model.drones.values() if not d.connected]
 
-    @precondition(lambda self: bool(self._offline_drones()))
+    def _offline(self) -> list[Drone | Ide]:
+        return [*self._offline_drones(), *self._offline_ides()]
+
+    @precondition(lambda self: bool(self._offline()))
     @rule(data=st.data())
-    def connect_drone(self, data: st.DataObject) -> None:
-        drone = data.draw(st.sampled_from(self._offline_drones()), label="drone")
+    def connect(self, data: st.DataObject) -> None:
+        """A drone or an IDE that is not connected connects."""
+        actor = data.draw(st.sampled_from(self._offline()), label="actor")
+        if isinstance(actor, Ide):
+            actor.connected = True
+            self.act(f"{actor.name} connects (on no chat session until it opens one)",
+                     [{"connect": [actor.name]}])
+            return
+        drone = actor
         self.model.drone_connected(drone)
         steps = [{"connect": [drone.name]}, self._db(drone, "online", None),
                  *self._status_steps(drone, "online")]
         self.act(f"{drone.name} connects: online, unlocked; its owner's IDEs hear it", steps)
 
-    @precondition(lambda self: bool(self._connected_drones()))
+    def _online(self) -> list[Drone | Ide]:
+        return [*self._connected_drones(), *self._connected_ides()]
+
+    @precondition(lambda self: bool(self._online()))
     @rule(data=st.data(), how=st.sampled_from(["disconnect", "crash"]))
-    def drone_leaves(self, data: st.DataObject, how: str) -> None:
-        drone = data.draw(st.sampled_from(self._connected_drones()), label="drone")
+    def leave(self, data: st.DataObject, how: str) -> None:
+        """A connected drone or IDE disconnects (a goodbye) or crashes (no goodbye)."""
+        actor = data.draw(st.sampled_from(self._online()), label="actor")
+        if isinstance(actor, Ide):
+            self.model.ide_gone(actor)
+            self.act(f"{actor.name} leaves ({how}): no map keeps what only it held "
+                     "(contract 3, 9)", [{how: [actor.name]}, *self._maps()])
+            return
+        drone = actor
         aborted = self.model.drone_gone(drone)
         # A long-polling client that vanishes leaves no connection to close: the relay
         # notices at its heartbeat.
@@ -326,42 +373,10 @@ class ExploreMachine(RuleBasedStateMachine):
         self.act(f"{drone.name} restarts (a new connection replaces the old: a handover) and "
                  f"asks for crash recovery: {held}", steps)
 
-    @rule(drone=st.sampled_from(["d0", "d1", "d2"]),
-          on_lock=st.sampled_from(["accept", "refuse", "ignore"]),
-          on_prompt=st.sampled_from(["stream", "accept", "refuse"]),
-          on_termination=st.sampled_from(["accept", "refuse", "ignore"]),
-          exit_mode=st.sampled_from(["goodbye", "silent"]))
-    def drone_behaviour(self, drone: str, on_lock: str, on_prompt: str, on_termination: str,
-                        exit_mode: str) -> None:
-        state = self.model.drones[drone]
-        state.on_lock, state.on_prompt = on_lock, on_prompt
-        state.on_termination, state.exit_mode = on_termination, exit_mode
-        behaviour = {"on_lock": on_lock, "on_prompt": on_prompt,
-                     "on_termination": on_termination, "exit_mode": exit_mode}
-        self.act(f"{drone} will answer locks {on_lock}, prompts {on_prompt}, termination "
-                 f"{on_termination} (exit: {exit_mode})",
-                 [{"set_behaviour": {"actor": drone, "behaviour": behaviour}}])
-
     # -- rules: IDEs -------------------------------------------------------------------------
 
     def _offline_ides(self) -> list[Ide]:
         return [i for i in self.model.ides.values() if not i.connected]
-
-    @precondition(lambda self: bool(self._offline_ides()))
-    @rule(data=st.data())
-    def connect_ide(self, data: st.DataObject) -> None:
-        ide = data.draw(st.sampled_from(self._offline_ides()), label="ide")
-        ide.connected = True
-        self.act(f"{ide.name} connects (on no chat session until it opens one)",
-                 [{"connect": [ide.name]}])
-
-    @precondition(lambda self: bool(self._connected_ides()))
-    @rule(data=st.data(), how=st.sampled_from(["disconnect", "crash"]))
-    def ide_leaves(self, data: st.DataObject, how: str) -> None:
-        ide = data.draw(st.sampled_from(self._connected_ides()), label="ide")
-        self.model.ide_gone(ide)
-        self.act(f"{ide.name} leaves ({how}): no map keeps what only it held (contract 3, 9)",
-                 [{how: [ide.name]}, *self._maps()])
 
     def _open_step(self, ide: Ide, chat: Chat, answer: Answer) -> Step:
         return {"emit": {"actor": ide.name, "event": Event.OPEN_CHAT_SESSION,
@@ -564,8 +579,20 @@ class ExploreMachine(RuleBasedStateMachine):
             return {"status": status}
         return {"status": status, "body": {"ok": False, "error": answer.error}}
 
-    @rule(api=st.sampled_from([0, 1]), drone=st.sampled_from(["d0", "d1", "d2"]))
-    def terminate(self, api: int, drone: str) -> None:
+    def _live_pairs(self) -> list[tuple[int, str]]:
+        return [(d.user, d.name) for d in self._connected_drones()]
+
+    @rule(data=st.data(), which=st.sampled_from(["live", "any"]))
+    def terminate(self, data: st.DataObject, which: str) -> None:
+        """A user terminates a drone over HTTP: one of theirs that is connected (``live``),
+        or any drone of either user (``any``: another user's, an offline one)."""
+        pairs = self._live_pairs() if which == "live" else []
+        if not pairs:
+            pairs = [(api, name) for api in (0, 1) for name in self.model.drones]
+        api, drone = data.draw(st.sampled_from(pairs), label="api and drone")
+        self._terminate(api, drone)
+
+    def _terminate(self, api: int, drone: str) -> None:
         state = self.model.drones[drone]
         answer = self.model.terminate(api, state)
         steps: list[Step] = [{"http": {
@@ -582,20 +609,6 @@ class ExploreMachine(RuleBasedStateMachine):
             steps += self._status_steps(state, "offline", wait)
         self.act(f"api{api} terminates {drone}: {answer.describe()}", steps,
                  f"POST terminate of {drone} by user {api} is answered {answer.describe()}")
-
-    @rule(api=st.sampled_from([0, 1]), drone=st.sampled_from(["d0", "d1", "d2"]))
-    def lookup(self, api: int, drone: str) -> None:
-        state = self.model.drones[drone]
-        answer = self.model.registration(api, state)
-        expect = self._http_expect(answer)
-        if answer.error is None:
-            expect["body"] = {"ok": True, "registration": {
-                "status": state.status,
-                "lockedBy": state.locked_by.ref if state.locked_by else None}}
-        self.act(f"api{api} reads the registration of {drone}: {answer.describe()}",
-                 [{"http": {"actor": f"api{api}", "method": "GET",
-                            "path": f"/api/v1/drone/registration/${{{drone}.id}}",
-                            "expect": expect}}])
 
     # -- rules: the relay and the network ----------------------------------------------------
 

@@ -150,7 +150,9 @@ class Model:
         """The model of the explorer's cast, nothing connected."""
         model = cls(reference)
         for name, user, index, transport in CAST_DRONES:
-            model.drones[name] = Drone(name, user, index, transport)  # type: ignore[arg-type]
+            model.drones[name] = Drone(name, user, index, transport,  # type: ignore[arg-type]
+                                       exit_mode="silent" if transport == "polling"
+                                       else "goodbye")
         for name, user, chat in CAST_IDES:
             model.ides[name] = Ide(name, user, Chat(user, chat))
         return model

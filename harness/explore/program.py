@@ -9,6 +9,7 @@ that file runs the same steps with the same checks.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,10 +49,17 @@ def actor_specs() -> dict[str, dict[str, Any]]:
             spec["transport"] = transport
         spec["reconnect"] = dict(RECONNECT)
         spec["behaviour"] = {"script": dict(SCRIPT)}
+        if transport == "polling":  # a drone process that exits leaves no connection
+            spec["behaviour"]["exit_mode"] = "silent"
         actors[name] = spec
     for name, user in CAST_HTTP:
         actors[name] = {"http": {"user": user}}
     return actors
+
+
+@functools.cache
+def _actor_lines() -> tuple[tuple[str, str], ...]:
+    return tuple((name, f"  {name}: {_flow(spec)}") for name, spec in actor_specs().items())
 
 
 WORLD: Final = {"users": USERS, "drones_per_user": DRONES_PER_USER,
@@ -60,10 +68,20 @@ WORLD: Final = {"users": USERS, "drones_per_user": DRONES_PER_USER,
 
 @dataclass
 class Action:
-    """One rule's comment and steps."""
+    """One rule's comment and steps, and their text (written once)."""
 
     comment: str
     steps: list[Step]
+    lines: list[str] = field(default_factory=list)  # each step's text
+
+    def __post_init__(self) -> None:
+        if not self.lines:
+            self.lines = [_step_line(step) for step in self.steps]
+
+    @property
+    def captures(self) -> bool:
+        """True when a step of the action captures a value later steps refer to."""
+        return any("$capture" in line for line in self.lines)
 
 
 @dataclass
@@ -93,7 +111,19 @@ class Program:
         body: list[str] = []
         for number, action in enumerate(actions, start=1):
             body.append(f"  # {number}. {action.comment}")
-            body += [_step_line(step) for step in action.steps]
+            body += action.lines
+        return self._document(body, prune)
+
+    def render_last(self) -> str:
+        """The document the explorer loads to run the last action: its steps, after only
+        those earlier steps that capture a value (which the loader checks references
+        against). Loading it costs the same however long the example grows; the last
+        action's steps are the document's last ones."""
+        *earlier, last = self.actions
+        body = [line for action in earlier if action.captures for line in action.lines]
+        return self._document(body + last.lines, prune=False)
+
+    def _document(self, body: list[str], prune: bool) -> str:
         steps_text = "\n".join(body)
         actors = actor_specs()
         if prune:
@@ -106,7 +136,7 @@ class Program:
         lines = [f"# {line}" if line else "#" for line in self.header]
         lines.append(yaml.safe_dump(doc, sort_keys=False, width=90).rstrip())
         lines.append("actors:")
-        lines += [f"  {name}: {_flow(spec)}" for name, spec in actors.items()]
+        lines += [line for name, line in _actor_lines() if name in actors]
         lines.append("steps:")
         lines.append(steps_text)
         return "\n".join(lines) + "\n"

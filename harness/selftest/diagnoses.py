@@ -87,6 +87,8 @@ DIAGNOSES: Mapping[str, Diagnosis] = {
                  errors=_OFFLINE),
             Clue("an event for a drone never reached it", "never-reached", events=_FORWARDED,
                  role="drone"),
+            Clue("the owner's IDEs were never told of a drone", "never-reached",
+                 events=frozenset({Event.DRONE_STATUS, Event.DRONE_RECOVERED}), role="ide"),
         ),
     ),
     "no-termination-handler": Diagnosis(
