@@ -16,7 +16,8 @@ from harness.errors import ConfigError
 from harness.outcome import ScenarioResult, render_story
 from harness.scenario import load_paths, select
 from harness.selftest.exploration import (
-    EXPLORE_BUDGET,
+    CLEAN_BUDGET,
+    EXPLORE_EXAMPLES,
     EXPLORE_SHRINK,
     ExploreCell,
     render_column,
@@ -84,16 +85,18 @@ def _progress(verbose: bool) -> Any:
 @click.option("-v", "--verbose", is_flag=True, help="One line per scenario and run.")
 @click.option("--no-explore", is_flag=True,
               help="Leave out the explore column (harness explore alone against each switch).")
-@click.option("--explore-budget", type=float, default=EXPLORE_BUDGET, show_default=True,
-              help="Seconds of search per run of the explore column (plus "
-                   f"{EXPLORE_SHRINK:g} s of shrinking).")
+@click.option("--explore-examples", type=click.IntRange(min=1), default=EXPLORE_EXAMPLES,
+              show_default=True,
+              help="Examples per switch in the explore column (plus "
+                   f"{EXPLORE_SHRINK:g} s of shrinking; the clean relay gets "
+                   f"{CLEAN_BUDGET:g} s).")
 @database_option
 @log_level_option
 def selftest_command(paths: tuple[Path, ...], expression: str | None, env_kind: str,
                      switches: tuple[str, ...], variants: tuple[str, ...], no_variants: bool,
                      report_dir: Path | None,
                      junit_xml: Path | None, stories: bool, verbose: bool, no_explore: bool,
-                     explore_budget: float, database: str, log_level: str) -> None:
+                     explore_examples: int, database: str, log_level: str) -> None:
     """Prove the pack asserts the contract and catches regressions: run it against the clean
     reference relay, against each --variant (another answer the contract allows) alone and
     all of them together, and once per --regress switch, each in a fresh environment, and
@@ -124,8 +127,8 @@ def selftest_command(paths: tuple[Path, ...], expression: str | None, env_kind: 
     write_selftest_reports(report, report_dir=report_dir, junit_xml=junit_xml)
     explored_ok = True
     if not no_explore:
-        explored_ok = _explore_column(chosen, env_kind, database, log_level, explore_budget,
-                                      report_dir)
+        explored_ok = _explore_column(chosen, env_kind, database, log_level,
+                                      explore_examples, report_dir)
     elapsed = time.monotonic() - began
     click.echo(f"selftest took {elapsed:.1f} s")
     if not report.matrix.ok or not explored_ok:
@@ -133,11 +136,11 @@ def selftest_command(paths: tuple[Path, ...], expression: str | None, env_kind: 
 
 
 def _explore_column(switches: list[str], env_kind: str, database: str, log_level: str,
-                    budget: float, report_dir: Path | None) -> bool:
+                    examples: int, report_dir: Path | None) -> bool:
     """Run and print the explore column; True when every run in it is as it must be."""
     click.echo()
-    click.echo(f"explore column: the clean relay, then each of {len(switches)} switch(es), "
-               f"{budget:g} s of search each")
+    click.echo(f"explore column: the clean relay for {CLEAN_BUDGET:g} s, then each of "
+               f"{len(switches)} switch(es) for at most {examples} examples")
 
     def on_cell(cell: ExploreCell) -> None:
         click.echo(f"  {cell.name:<33} {cell.state}"
@@ -146,10 +149,10 @@ def _explore_column(switches: list[str], env_kind: str, database: str, log_level
     began = time.monotonic()
     cells = run_explore_column(
         switches, environment_factory(env_kind),
-        RelaySettings(database=database, log_level=log_level.upper()), budget=budget,
+        RelaySettings(database=database, log_level=log_level.upper()), examples=examples,
         out=report_dir / "explore" if report_dir is not None else None, on_cell=on_cell)
     click.echo()
-    for line in render_column(cells, budget):
+    for line in render_column(cells, examples):
         click.echo(line)
     bad = [c for c in cells if not c.ok]
     for cell in bad:

@@ -30,9 +30,13 @@ from harness.settings import RelaySettings
 
 log = logging.getLogger(__name__)
 
-EXPLORE_BUDGET: Final = 45.0
-"""Seconds of search per switch (and for the clean run) in the selftest."""
-EXPLORE_SHRINK: Final = 30.0
+EXPLORE_EXAMPLES: Final = 40
+"""Examples per switch: with a fixed seed, the examples tried before the first failure are
+the same on every machine (a passing example does not change what Hypothesis tries next),
+so a budget in examples, unlike one in seconds, does not depend on the machine's speed."""
+CLEAN_BUDGET: Final = 60.0
+"""Seconds of search against the clean relay, which must find nothing."""
+EXPLORE_SHRINK: Final = 20.0
 """Seconds of shrinking after a first failure."""
 EXPLORE_SEED: Final = 1
 EXPLORE_SETTINGS: Final = RELAY_TIMEOUTS
@@ -52,6 +56,7 @@ class ExploreCell:
     duration: float = 0.0
     file: Path | None = None
     first_failure_after: float | None = None
+    first_failure_example: int = 0
     actions: int = 0
     steps: int = 0
     message: str = ""
@@ -82,7 +87,8 @@ class ExploreCell:
 
 
 def run_explore_column(switches: Sequence[str], make_env: EnvFactory, base: RelaySettings,
-                       *, budget: float = EXPLORE_BUDGET, shrink: float = EXPLORE_SHRINK,
+                       *, examples: int = EXPLORE_EXAMPLES, clean_budget: float = CLEAN_BUDGET,
+                       shrink: float = EXPLORE_SHRINK,
                        seed: int = EXPLORE_SEED, out: Path | None = None,
                        on_cell: Callable[[ExploreCell], None] | None = None
                        ) -> list[ExploreCell]:
@@ -96,7 +102,9 @@ def run_explore_column(switches: Sequence[str], make_env: EnvFactory, base: Rela
     for switch in (None, *switches):
         settings = dataclasses.replace(
             base, regressions=frozenset({switch}) if switch else frozenset())
-        options = ExploreOptions(budget=budget, seed=seed, out=folder / (switch or "clean"),
+        budget: dict[str, Any] = {"budget": clean_budget} if switch is None else \
+            {"budget": None, "examples": examples}
+        options = ExploreOptions(**budget, seed=seed, out=folder / (switch or "clean"),
                                  database=False, shrink_budget=shrink)
         try:
             report = explore(make_env(settings), options,
@@ -131,6 +139,7 @@ def _cell(switch: str | None, report: ExploreReport) -> ExploreCell:
         clue = found.what if found is not None else None
     return dataclasses.replace(
         cell, file=finding.file, first_failure_after=finding.first_failure_after,
+        first_failure_example=finding.first_failure_example,
         actions=finding.actions, steps=finding.steps,
         message=finding.failure.message.splitlines()[0], clue=clue,
         replay_failed=finding.reproduced)
@@ -142,24 +151,28 @@ async def _against_clean(files: Sequence[Path], env: Environment) -> dict[Path, 
     return {Path(r.scenario.source.file): r.status for r in results}
 
 
-def render_column(cells: Sequence[ExploreCell], budget: float = EXPLORE_BUDGET,
-                  shrink: float = EXPLORE_SHRINK) -> list[str]:
-    """The column as a table: per run, the time to the first failure, the examples, the
-    shrunk scenario's size, whether it names the problem, and whether it passes clean."""
-    lines = [f"explore column: exploration alone, seed {EXPLORE_SEED}, {budget:g} s of "
-             f"search and {shrink:g} s of shrinking per run",
-             f"  {'run':<33} {'first failure':>13} {'examples':>8}  {'shrunk to':<20} "
+def render_column(cells: Sequence[ExploreCell], examples: int = EXPLORE_EXAMPLES,
+                  clean_budget: float = CLEAN_BUDGET, shrink: float = EXPLORE_SHRINK
+                  ) -> list[str]:
+    """The column as a table: per run, the time to the first failure and the example it
+    came in, the shrunk scenario's size, whether it names the problem, and whether it
+    passes on the clean relay."""
+    lines = [f"explore column: exploration alone, seed {EXPLORE_SEED}: {clean_budget:g} s "
+             f"against the clean relay, at most {examples} examples per switch, "
+             f"{shrink:g} s of shrinking",
+             f"  {'run':<33} {'first failure':>20} {'examples':>8}  {'shrunk to':<20} "
              f"{'names the problem':<18} clean relay"]
     for cell in cells:
         if cell.error is not None:
             lines.append(f"  {cell.name:<33} ERROR: {cell.error}")
             continue
-        first = "-" if cell.first_failure_after is None else f"{cell.first_failure_after:.1f} s"
+        first = "-" if cell.first_failure_after is None else \
+            f"{cell.first_failure_after:.1f} s (#{cell.first_failure_example})"
         shrunk = "-" if cell.file is None else f"{cell.actions} actions, {cell.steps} steps"
         if cell.switch is None:
             verdict = "nothing found (ok)" if cell.file is None else \
                 f"FALSE ALARM: {cell.message}"
-            lines.append(f"  {'clean (no false alarm)':<33} {first:>13} {cell.examples:>8}  "
+            lines.append(f"  {'clean (no false alarm)':<33} {first:>20} {cell.examples:>8}  "
                          f"{shrunk:<20} {verdict}")
             continue
         named = {"caught": "CAUGHT", "generic": "not named" if cell.file else "-",
@@ -167,6 +180,6 @@ def render_column(cells: Sequence[ExploreCell], budget: float = EXPLORE_BUDGET,
         if cell.state == "generic" and cell.file is not None and not cell.replay_failed:
             named = "replay passed"
         clean = cell.clean_status or "-"
-        lines.append(f"  {cell.name:<33} {first:>13} {cell.examples:>8}  {shrunk:<20} "
+        lines.append(f"  {cell.name:<33} {first:>20} {cell.examples:>8}  {shrunk:<20} "
                      f"{named:<18} {clean}")
     return lines
