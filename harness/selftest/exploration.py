@@ -30,13 +30,13 @@ from harness.settings import RelaySettings
 
 log = logging.getLogger(__name__)
 
-EXPLORE_EXAMPLES: Final = 40
+EXPLORE_EXAMPLES: Final = 30
 """Examples per switch: with a fixed seed, the examples tried before the first failure are
 the same on every machine (a passing example does not change what Hypothesis tries next),
 so a budget in examples, unlike one in seconds, does not depend on the machine's speed."""
 CLEAN_BUDGET: Final = 60.0
 """Seconds of search against the clean relay, which must find nothing."""
-EXPLORE_SHRINK: Final = 20.0
+EXPLORE_SHRINK: Final = 15.0
 """Seconds of shrinking after a first failure."""
 EXPLORE_SEED: Final = 1
 EXPLORE_SETTINGS: Final = RELAY_TIMEOUTS
