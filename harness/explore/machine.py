@@ -653,7 +653,7 @@ class ExploreMachine(RuleBasedStateMachine):
             self._db(drone, "offline", None, wait=HEARTBEAT_WAIT),
             *self._aborted(aborted), *self._status_steps(drone, "offline"),
             {"fault": {"actor": drone.name, "clear": True}},
-            {"wait_until": {"connected": [drone.name], "timeout": 10}},
+            {"wait_until": {"connected": [drone.name], "timeout": 15}},
         ]
         self.model.drone_connected(drone)
         steps.append(self._db(drone, "online", None))
@@ -673,7 +673,7 @@ class ExploreMachine(RuleBasedStateMachine):
                              {"fault": {"actor": ide.name, "cut": True}},
                              {"wait_until": {"disconnected": [ide.name], "timeout": 10}},
                              {"fault": {"actor": ide.name, "refuse": False}},
-                             {"wait_until": {"connected": [ide.name], "timeout": 10}}]
+                             {"wait_until": {"connected": [ide.name], "timeout": 15}}]
         if ide.opened:
             steps.append(self._open_step(ide, ide.chat, Answer.of(OK)))
         self.act(f"{ide.name}'s connection is cut; it reconnects by itself"

@@ -168,6 +168,9 @@ def _silencing(note: FaultNote) -> str | None:
     return None
 
 
+_VANISHED = ("crash", "exit")  # how a client goes without a word (harness.sim: ``leaving``)
+
+
 def kept_silent(run: Run, registration: Any, expected: Any, actual: Any) -> Fact | None:
     """A database check expected registration ``registration`` ``offline`` and found it
     online or busy (``actual``), though a fault silenced its drone (connections left open)
@@ -181,9 +184,16 @@ def kept_silent(run: Run, registration: Any, expected: Any, actual: Any) -> Fact
     if name is None:
         return None
     silenced: tuple[Message, str] | None = None
+    polling = run.socket(name).transport == "polling"
     for m in run.history.messages:
         if m.actor == name and m.direction == "connect":
             silenced = None  # it came back: what the relay sees now is a new connection
+        if polling and m.actor == name and m.direction == "disconnect" \
+                and m.meta.get("reason") in _VANISHED:
+            # A long-polling client that vanishes leaves no connection to close: only the
+            # heartbeat can tell the relay.
+            silenced = (m, f"{m.meta['reason']}ed on long-polling")
+            continue
         if m.direction != "note" or m.event != FAULT_EVENT:
             continue
         note = FaultNote.from_json(m.payload)

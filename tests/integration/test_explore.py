@@ -40,7 +40,7 @@ async def _run_file(file: Path, env: LocalEnvironment) -> tuple[str, tuple[Fact,
 
 def test_a_switch_is_found_shrunk_and_written_as_a_scenario_that_reproduces_it(
         tmp_path: Path) -> None:
-    options = ExploreOptions(budget=None, examples=30, seed=1, out=tmp_path, shrink_budget=20)
+    options = ExploreOptions(budget=None, examples=30, seed=1, out=tmp_path, shrink_budget=10)
     report = explore(_env(SWITCH), options)
     finding = report.finding
     assert finding is not None, f"nothing found in {report.examples} examples"
@@ -80,3 +80,19 @@ def test_the_command_exits_0_when_nothing_is_found_and_names_a_bad_budget(
     assert bad.returncode == 2
     assert bad.stderr.strip() == ("error: --budget 'soon': expected seconds (60s, 2m) or a "
                                   "number of examples (200x)")
+
+
+async def test_against_an_external_relay_it_asks_only_for_the_contract(tmp_path: Path) -> None:
+    """Not the reference relay with its own choices: no reference-only answer is asked for,
+    no relay restart is tried, and the relay's timeouts are the ones stated."""
+    async with _env() as env:
+        done = await asyncio.to_thread(
+            harness, "explore", "--env", "external", "--relay-url", env.relay_url,
+            "--mongo-uri", env.mongo_uri, "--database", env.database,
+            "--admin-token", env.admin_token or "", "--drone-ack-timeout", "1",
+            "--termination-ack-timeout", "1", "--termination-poll-timeout", "3",
+            "--ping-interval", "2", "--ping-timeout", "3",
+            "--budget", "3x", "--seed", "2", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "environment: external: relay at http://127.0.0.1:" in done.stdout
+    assert "nothing found: 3 examples" in done.stdout
