@@ -23,7 +23,7 @@ from harness.env import ENVIRONMENT_KINDS
 from harness.errors import ConfigError
 from harness.explore import ExploreOptions, explore
 from harness.explore.explorer import DEFAULT_OUT, RELAY_TIMEOUTS
-from harness.explore.machine import Session
+from harness.explore.session import Session
 from harness.outcome.story import render_story
 from harness.report import write_reports
 

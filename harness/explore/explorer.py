@@ -25,8 +25,9 @@ from harness.env.base import Environment
 from harness.errors import ConfigError, EnvError
 from harness.explore.live import ExplorerStopped, compile_program
 from harness.explore.loop import LoopThread
-from harness.explore.machine import ExploreFailure, ExploreMachine, Session, StopExploring
+from harness.explore.machine import ExploreMachine
 from harness.explore.program import Program
+from harness.explore.session import ExploreFailure, Session, StopExploring
 from harness.outcome.results import Failure, ScenarioResult
 from harness.scenario.loader import load_file
 from harness.scenario.runner import run_scenario
