@@ -13,13 +13,9 @@ from rich.console import Console
 from harness.commands.options import (
     _stated,
     environment_from,
-    mongo_uri_option,
-    relay_profile_option,
     relay_settings_from,
-    relay_tuning_options,
-    relay_url_option,
+    relay_under_test_options,
 )
-from harness.env import ENVIRONMENT_KINDS
 from harness.errors import ConfigError
 from harness.explore import ExploreOptions, explore
 from harness.explore.explorer import DEFAULT_OUT, RELAY_TIMEOUTS
@@ -53,15 +49,7 @@ def _progress(console: Console) -> Any:
 
 
 @click.command("explore")
-@click.option("--env", "env_kind", type=click.Choice(ENVIRONMENT_KINDS), default="local",
-              show_default=True, envvar="GADGET_ENV",
-              help="local: start the reference relay and a database; compose: the same in "
-                   "containers (or your relay, with --relay-profile); external: use "
-                   "--relay-url and --mongo-uri.")
-@relay_url_option
-@mongo_uri_option
-@relay_tuning_options
-@relay_profile_option
+@relay_under_test_options
 @click.option("--budget", default="60s", show_default=True,
               help="How long to search: seconds (60s, 2m) or examples (200x). Shrinking a "
                    "failure gets --shrink-budget more.")

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from harness.env import open_environment
+from harness.env import ENVIRONMENT_KINDS, open_environment
 from harness.env.base import Environment
 from harness.env.profile import load_profile
 from harness.errors import ConfigError
@@ -191,3 +191,15 @@ def environment_from(kind: str, params: dict[str, Any],
                             mongo_uri=params["mongo_uri"], database=params["database"],
                             admin_token=params["admin_token"],
                             timeouts=stated_timeouts(params, RelayTimeouts()))
+
+
+env_option = click.option(
+    "--env", "env_kind", type=click.Choice(ENVIRONMENT_KINDS), default="local",
+    show_default=True, envvar="GADGET_ENV",
+    help="local: start the reference relay and a database; compose: the same in containers "
+         "(or your relay, with --relay-profile); external: use --relay-url and --mongo-uri.")
+
+relay_under_test_options = _compose(env_option, relay_url_option, mongo_uri_option,
+                                    relay_tuning_options, relay_profile_option)
+"""Which relay a command drives and how (``harness run``, ``harness explore``): the
+environment, where an external relay and its database are, and the relay's settings."""

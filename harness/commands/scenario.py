@@ -19,12 +19,8 @@ from rich.text import Text
 
 from harness.commands.options import (
     environment_from,
-    mongo_uri_option,
-    relay_profile_option,
-    relay_tuning_options,
-    relay_url_option,
+    relay_under_test_options,
 )
-from harness.env import ENVIRONMENT_KINDS
 from harness.env.base import Environment
 from harness.errors import EnvError, ScenarioError
 from harness.outcome.results import ScenarioResult
@@ -192,15 +188,7 @@ def _print_reports(console: Console, results: list[ScenarioResult], written: _Wr
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-k", "expression", default=None,
               help="Select scenarios by id substring or tag: 'delivery and not slow'.")
-@click.option("--env", "env_kind", type=click.Choice(ENVIRONMENT_KINDS), default="local",
-              show_default=True, envvar="GADGET_ENV",
-              help="local: start the reference relay and a database; compose: the same in "
-                   "containers (or your relay, with --relay-profile); external: use "
-                   "--relay-url and --mongo-uri.")
-@relay_url_option
-@mongo_uri_option
-@relay_tuning_options
-@relay_profile_option
+@relay_under_test_options
 @click.option("-x", "--exitfirst", is_flag=True, help="Stop after the first failure.")
 @click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False),
               default=None, help="Folder for the HTML report and the traces "
