@@ -33,8 +33,9 @@ RECONNECT: Final = {"delay": 0.2, "delay_max": 1, "timeout": 3}
 so an example does not wait out socket.io-client's 1 to 5 s backoff, and giving up on an
 attempt after 3 s (socket.io-client: 20 s), so that an attempt made while the link was
 blackholed does not hold the client away long after the link is back."""
-SCRIPT: Final = {"thinking": 2, "tool_calls": 1, "responses": 1}
-"""What a drone streams for a prompt: thinking, thinking, toolCall, response, complete."""
+SCRIPT: Final = {"thinking": 2, "tool_calls": 1, "responses": 1, "interleave": False}
+"""What a drone streams for a prompt: thinking, thinking, toolCall, response, complete (in
+that order: a script interleaves its kinds unless told not to)."""
 
 
 def actor_specs() -> dict[str, dict[str, Any]]:

@@ -110,7 +110,7 @@ class RequestRules(Example):
     def drone_streams(self, data: st.DataObject, thinking: int) -> None:
         work_order = data.draw(st.sampled_from(self._streamable()), label="work order")
         work_order.status = "complete"
-        script = {"thinking": thinking, "tool_calls": 0, "responses": 1}
+        script = {"thinking": thinking, "tool_calls": 0, "responses": 1, "interleave": False}
         steps: list[Step] = [{"stream": {"actor": work_order.drone,
                                          "work_order": f"${{capture.{work_order.capture}}}",
                                          "chat_session": work_order.chat.ref,

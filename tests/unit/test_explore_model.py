@@ -204,3 +204,15 @@ def test_a_bad_budget_is_named(text: str) -> None:
 
     with pytest.raises(ConfigError, match=r"^--budget '.*': expected"):
         parse_budget(text)
+
+
+def test_the_stream_expected_is_the_one_the_cast_sends() -> None:
+    """The explorer's expectations and the simulated drone's script agree on the order (a
+    script interleaves its kinds unless told not to: a clean relay once failed here)."""
+    from harness.explore.expectations import script_kinds
+    from harness.explore.program import SCRIPT
+    from harness.scenario.actors import make_script
+    from harness.sim.script import stream_events
+
+    sent = [event for event, _ in stream_events(make_script(SCRIPT), "w" * 24, "c" * 24)]
+    assert sent == [*script_kinds(), "workOrderComplete"]
