@@ -12,6 +12,7 @@ from conftest import FAST_SETTINGS
 from harness.env import LocalEnvironment
 from harness.scenario import load_file
 from harness.selftest import run_selftest
+from harness.settings import RelaySettings
 
 TERMINATE = """\
 name: terminate
@@ -50,7 +51,7 @@ def test_selftest_catches_a_switch_and_names_the_problem(tmp_path: Path) -> None
 
     done = harness("selftest", str(pack), "--switch", "no-termination-handler",
                    "--variant", "z-timestamps", "--variant", "other-messages",
-                   "--junit-xml", str(junit), "--report", str(reports))
+                   "--junit-xml", str(junit), "--report", str(reports), "--no-explore")
 
     out = done.stdout
     assert done.returncode == 0, out + done.stderr
@@ -104,3 +105,23 @@ async def test_a_scenario_that_asserts_a_reference_choice_fails_the_variants_col
     (outcome,) = matrix.variants[0].failures
     assert outcome.reason.startswith("the ack of openChatSession from ide ide (user ")
     assert outcome.reason.endswith(": at relay: expected no such key, got \"gadget-harness\"")
+
+
+def test_the_explore_column_finds_a_switch_and_nothing_on_the_clean_relay(
+        tmp_path: Path) -> None:
+    from harness.selftest.exploration import render_column, run_explore_column
+    from harness.selftest.runner import environment_factory
+
+    cells = run_explore_column(["lookup-by-socket-id"], environment_factory("local"),
+                               RelaySettings(), examples=5, clean_budget=8, shrink=3,
+                               out=tmp_path)
+    clean, switch = cells
+    assert clean.state == "clean" and clean.examples >= 1
+    assert switch.state == "caught", switch
+    assert switch.first_failure_example == 1 and switch.clean_status == "passed"
+    assert switch.clue is not None
+    assert switch.file is not None and switch.file.is_relative_to(tmp_path)
+    lines = render_column(cells, examples=5, clean_budget=8, shrink=3)
+    assert lines[0].startswith("explore column: exploration alone, seed 1: 8 s against")
+    assert "nothing found (ok)" in lines[2]
+    assert "lookup-by-socket-id" in lines[3] and "CAUGHT" in lines[3] and "(#1)" in lines[3]
