@@ -85,6 +85,10 @@ def _progress(verbose: bool) -> Any:
 @click.option("-v", "--verbose", is_flag=True, help="One line per scenario and run.")
 @click.option("--no-explore", is_flag=True,
               help="Leave out the explore column (harness explore alone against each switch).")
+@click.option("--explore-seconds", type=click.FloatRange(min=1), default=CLEAN_BUDGET,
+              show_default=True,
+              help="Seconds the explore column searches the clean relay (it must find "
+                   "nothing).")
 @click.option("--explore-examples", type=click.IntRange(min=1), default=EXPLORE_EXAMPLES,
               show_default=True,
               help="Examples per switch in the explore column (plus "
@@ -96,7 +100,8 @@ def selftest_command(paths: tuple[Path, ...], expression: str | None, env_kind: 
                      switches: tuple[str, ...], variants: tuple[str, ...], no_variants: bool,
                      report_dir: Path | None,
                      junit_xml: Path | None, stories: bool, verbose: bool, no_explore: bool,
-                     explore_examples: int, database: str, log_level: str) -> None:
+                     explore_seconds: float, explore_examples: int, database: str,
+                     log_level: str) -> None:
     """Prove the pack asserts the contract and catches regressions: run it against the clean
     reference relay, against each --variant (another answer the contract allows) alone and
     all of them together, and once per --regress switch, each in a fresh environment, and
@@ -128,7 +133,7 @@ def selftest_command(paths: tuple[Path, ...], expression: str | None, env_kind: 
     explored_ok = True
     if not no_explore:
         explored_ok = _explore_column(chosen, env_kind, database, log_level,
-                                      explore_examples, report_dir)
+                                      explore_seconds, explore_examples, report_dir)
     elapsed = time.monotonic() - began
     click.echo(f"selftest took {elapsed:.1f} s")
     if not report.matrix.ok or not explored_ok:
@@ -136,10 +141,10 @@ def selftest_command(paths: tuple[Path, ...], expression: str | None, env_kind: 
 
 
 def _explore_column(switches: list[str], env_kind: str, database: str, log_level: str,
-                    examples: int, report_dir: Path | None) -> bool:
+                    seconds: float, examples: int, report_dir: Path | None) -> bool:
     """Run and print the explore column; True when every run in it is as it must be."""
     click.echo()
-    click.echo(f"explore column: the clean relay for {CLEAN_BUDGET:g} s, then each of "
+    click.echo(f"explore column: the clean relay for {seconds:g} s, then each of "
                f"{len(switches)} switch(es) for at most {examples} examples")
 
     def on_cell(cell: ExploreCell) -> None:
@@ -150,9 +155,10 @@ def _explore_column(switches: list[str], env_kind: str, database: str, log_level
     cells = run_explore_column(
         switches, environment_factory(env_kind),
         RelaySettings(database=database, log_level=log_level.upper()), examples=examples,
+        clean_budget=seconds,
         out=report_dir / "explore" if report_dir is not None else None, on_cell=on_cell)
     click.echo()
-    for line in render_column(cells, examples):
+    for line in render_column(cells, examples, seconds):
         click.echo(line)
     bad = [c for c in cells if not c.ok]
     for cell in bad:

@@ -12,7 +12,6 @@ from conftest import FAST_SETTINGS
 from harness.env import LocalEnvironment
 from harness.scenario import load_file
 from harness.selftest import run_selftest
-from harness.settings import RelaySettings
 
 TERMINATE = """\
 name: terminate
@@ -109,19 +108,23 @@ async def test_a_scenario_that_asserts_a_reference_choice_fails_the_variants_col
 
 def test_the_explore_column_finds_a_switch_and_nothing_on_the_clean_relay(
         tmp_path: Path) -> None:
-    from harness.selftest.exploration import render_column, run_explore_column
-    from harness.selftest.runner import environment_factory
-
-    cells = run_explore_column(["lookup-by-socket-id"], environment_factory("local"),
-                               RelaySettings(), examples=5, clean_budget=8, shrink=3,
-                               out=tmp_path)
-    clean, switch = cells
-    assert clean.state == "clean" and clean.examples >= 1
-    assert switch.state == "caught", switch
-    assert switch.first_failure_example == 1 and switch.clean_status == "passed"
-    assert switch.clue is not None
-    assert switch.file is not None and switch.file.is_relative_to(tmp_path)
-    lines = render_column(cells, examples=5, clean_budget=8, shrink=3)
-    assert lines[0].startswith("explore column: exploration alone, seed 1: 8 s against")
-    assert "nothing found (ok)" in lines[2]
-    assert "lookup-by-socket-id" in lines[3] and "CAUGHT" in lines[3] and "(#1)" in lines[3]
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "terminate.scenario.yaml").write_text(TERMINATE)
+    done = harness("selftest", str(pack), "--switch", "lookup-by-socket-id", "--no-variants",
+                   "--explore-seconds", "8", "--explore-examples", "5",
+                   "--report", str(tmp_path / "reports"))
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    assert "explore column: exploration alone, seed 1: 8 s against the clean relay, at most " \
+        "5 examples per switch" in out
+    lines = out.splitlines()
+    clean = next(line for line in lines if line.startswith("  clean (no false alarm)"))
+    assert "nothing found (ok)" in clean
+    found = [line for line in lines
+             if line.startswith("  lookup-by-socket-id") and "CAUGHT" in line]
+    assert found and "(#1)" in found[0] and found[0].rstrip().endswith("passed"), out
+    assert "explore column: ok in " in out
+    written = list((tmp_path / "reports" / "explore" / "lookup-by-socket-id").glob(
+        "finding-*.scenario.yaml"))
+    assert len(written) == 1
