@@ -51,11 +51,11 @@ def _explore(*args: str) -> tuple[str, Path | None]:
     return done.stdout, Path(found.group(1)) if found else None
 
 
-def test_a_switch_is_found_shrunk_and_written_as_a_scenario_that_reproduces_it(
+async def test_a_switch_is_found_shrunk_and_written_as_a_scenario_that_reproduces_it(
         tmp_path: Path) -> None:
     options = ("--regress", SWITCH, "--budget", "30x", "--seed", "1", "--shrink-budget", "10",
                "--out", str(tmp_path), *TIMEOUTS)
-    out, file = _explore(*options)
+    out, file = await asyncio.to_thread(_explore, *options)
     assert file is not None, out
     assert f"harness run {file}: fails again" in out
     assert file.parent == tmp_path and file.name.endswith(".scenario.yaml")
@@ -67,13 +67,15 @@ def test_a_switch_is_found_shrunk_and_written_as_a_scenario_that_reproduces_it(
     assert actions is not None and 1 <= int(actions.group(1)) <= 13
     # The written file fails on the switch with a failure that names the problem, and
     # passes on the clean relay.
-    status, facts = asyncio.run(_run_file(file, _env(SWITCH)))
+    # On the session's event loop, as every scenario of the suite runs.
+    status, facts = await _run_file(file, _env(SWITCH))
     assert status == "failed"
     assert diagnosis_of(SWITCH).clue_in(facts) is not None, facts
-    status, _ = asyncio.run(_run_file(file, _env()))
+    status, _ = await _run_file(file, _env())
     assert status == "passed"
     # Hypothesis's example database, under --out, tries the failure first next time.
-    again, _ = _explore(*options[:-len(TIMEOUTS)], "--shrink-budget", "3", *TIMEOUTS)
+    again, _ = await asyncio.to_thread(
+        _explore, *options[:-len(TIMEOUTS)], "--shrink-budget", "3", *TIMEOUTS)
     assert re.search(r"^FOUND in example 1, after ", again, re.M), again
 
 
