@@ -19,7 +19,7 @@ from harness.explore.expectations import (
     open_step,
     status_steps,
 )
-from harness.explore.model import OK, Answer, Chat, Drone, Ide
+from harness.explore.model import OK, RELAY_RESTART, Answer, Chat, Drone, Ide
 from harness.explore.program import Step
 from harness.protocol import ErrorCode, Event
 
@@ -197,6 +197,7 @@ class ClientRules(Example):
     @rule()
     def relay_restarts(self) -> None:
         self.spent.add("restart")
+        self.model.references.append(RELAY_RESTART)
         steps: list[Step] = [{"restart_relay": {"timeout": 30}}]
         back = _names(self._connected_drones()) + _names(self._connected_ides())
         if back:

@@ -135,8 +135,10 @@ def _search(env: Environment, options: ExploreOptions, loop: LoopThread,
     budget = options.budget if options.budget is not None else float("inf")
     session = Session(loop=loop, env=env, reference=env.reference_relay,
                       faults=options.faults,
-                      restart=env.supports_restart if options.restart is None
-                      else options.restart and env.supports_restart,
+                      # What a relay does across its own restart is the reference
+                      # relay's decision (the contract is silent): only there.
+                      restart=env.supports_restart and env.reference_relay
+                      and options.restart is not False,
                       timeouts=env.relay_timeouts, file=file,
                       deadline=time.monotonic() + budget,
                       shrink_budget=options.shrink_budget, on_example=on_example)

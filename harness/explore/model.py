@@ -128,6 +128,9 @@ USERS: Final = 2
 DRONES_PER_USER: Final = 2
 CHATS_PER_USER: Final = 2
 
+RELAY_RESTART: Final = (
+    "the contract does not speak of relay restarts; what the reference relay does on its "
+    "way down and at start-up is its own decision (docs/socket-protocol.md, section 9)")
 POLLING_EXIT: Final = (
     "contract 8 answers an accepted termination 200 once the drone is offline within the "
     "poll timeout and does not say how soon a relay must notice a drone that exits without "
