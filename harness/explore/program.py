@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -25,6 +25,7 @@ from harness.explore.model import (
     DRONES_PER_USER,
     USERS,
 )
+from harness.yamlwrite import flow, step_line
 
 Step = dict[str, Any]
 
@@ -62,7 +63,7 @@ def actor_specs() -> dict[str, dict[str, Any]]:
 
 @functools.cache
 def _actor_lines() -> tuple[tuple[str, str], ...]:
-    return tuple((name, f"  {name}: {_flow(spec)}") for name, spec in actor_specs().items())
+    return tuple((name, f"  {name}: {flow(spec)}") for name, spec in actor_specs().items())
 
 
 WORLD: Final = {"users": USERS, "drones_per_user": DRONES_PER_USER,
@@ -79,7 +80,7 @@ class Action:
 
     def __post_init__(self) -> None:
         if not self.lines:
-            self.lines = [_step_line(step) for step in self.steps]
+            self.lines = [step_line(step) for step in self.steps]
 
     @property
     def captures(self) -> bool:
@@ -143,33 +144,6 @@ class Program:
         lines.append("steps:")
         lines.append(steps_text)
         return "\n".join(lines) + "\n"
-
-
-class _Dumper(yaml.SafeDumper):
-    """Writes a value used twice (one matcher in both branches of a race) out twice, not as
-    an anchor and an alias: a person reads each step on its own."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _flow(value: Any) -> str:
-    text = yaml.dump(value, Dumper=_Dumper, default_flow_style=True, sort_keys=False,
-                     width=10_000)
-    return text.removesuffix("...\n").strip()  # a plain scalar ends its document
-
-
-def _step_line(step: Mapping[str, Any]) -> str:
-    text = _flow(dict(step))
-    if len(text) <= 96:
-        return f"  - {text}"
-    # A long step: its kind on one line, its arguments below, one per line.
-    (kind, args), = step.items()
-    if not isinstance(args, Mapping):
-        return f"  - {text}"
-    lines = [f"  - {kind}:"]
-    lines += [f"      {key}: {_flow(value)}" for key, value in args.items()]
-    return "\n".join(lines)
 
 
 # -- step builders (plain data) --------------------------------------------------------------
