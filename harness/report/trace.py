@@ -125,15 +125,15 @@ def write_trace(result: ScenarioResult, path: Path, *, run_title: str = "") -> P
     return path
 
 
-def _message(obj: dict[str, Any], where: str) -> Message:
+def _message(obj: dict[str, Any], where: str, good: str) -> Message:
     try:
         return Message(seq=int(obj["seq"]), t=float(obj["t"]), actor=str(obj["actor"]),
                        kind=obj["kind"], direction=obj["direction"], event=str(obj["event"]),
                        payload=obj.get("payload"), ack=obj.get("ack"),
                        socket_id=obj.get("socket_id"), meta=dict(obj.get("meta") or {}))
     except (KeyError, TypeError, ValueError) as exc:
-        raise TraceError(f"{where}: not a message line ({exc!s}); "
-                         "expected seq, t, actor, kind, direction, event") from exc
+        raise TraceError(f"{where}: not a message line ({exc!s}); expected seq, t, actor, "
+                         f"kind, direction, event; the last good record: {good}") from exc
 
 
 def read_trace(path: Path) -> Trace:
@@ -149,6 +149,7 @@ def parse_trace(text: str, name: str = "<trace>") -> Trace:
     """Parse the text of a trace (see ``read_trace``)."""
     header: dict[str, Any] | None = None
     messages: list[Message] = []
+    good = "none (no good record before it)"
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -156,18 +157,28 @@ def parse_trace(text: str, name: str = "<trace>") -> Trace:
         try:
             obj = json.loads(line)
         except ValueError as exc:
-            raise TraceError(f"{where}: not JSON: {exc}") from exc
+            raise TraceError(f"{where}: not JSON (a cut or corrupted record): {exc}; the last "
+                             f"good record: {good}") from exc
         if not isinstance(obj, dict):
-            raise TraceError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+            raise TraceError(f"{where}: expected a JSON object, got {type(obj).__name__}; "
+                             f"the last good record: {good}")
         if header is None:
             if obj.get("type") != "header" or obj.get("schema") != SCHEMA:
-                raise TraceError(f"{where}: the first line must be the {SCHEMA} header")
+                keys = ", ".join(list(map(str, obj))[:5]) or "none"
+                raise TraceError(f"{where}: not a {SCHEMA} file (a trace of `harness record`, "
+                                 "or a report's trace.jsonl): its first line must be the "
+                                 f"header with \"schema\": \"{SCHEMA}\"; this one has the "
+                                 f"keys {keys}")
             if obj.get("version") != SCHEMA_VERSION:
                 raise TraceError(f"{where}: schema version {obj.get('version')!r} is not "
                                  f"supported (this harness reads version {SCHEMA_VERSION})")
             header = obj
+            good = f"line {number} (the header)"
             continue
-        messages.append(_message(obj, where))
+        message = _message(obj, where, good)
+        messages.append(message)
+        good = (f"line {number} (seq {message.seq}: {message.actor} {message.direction} "
+                f"{message.event} at +{message.t:.3f} s)")
     if header is None:
         raise TraceError(f"{name}: empty trace (no header line)")
     actors = {name_: ActorInfo(name_, str(a.get("kind", "ide")), str(a.get("label", name_)),

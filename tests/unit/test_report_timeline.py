@@ -54,4 +54,4 @@ def test_show_names_a_bad_file(tmp_path: Path) -> None:
     bad.write_text("{}\n")
     out = CliRunner().invoke(show_command, [str(bad)])
     assert out.exit_code != 0
-    assert "the first line must be the gadget-harness-trace header" in str(out.exception)
+    assert "not a gadget-harness-trace file" in str(out.exception)
