@@ -107,7 +107,7 @@ def convert(trace: Trace, *, source: str, name: str | None = None,
     """The scenario that replays ``trace``; raises ``TraceError`` when it has nothing to
     replay. ``source`` names the trace in the header comment and in errors."""
     options = options or ReplayOptions()
-    recording = read_recording(trace)
+    recording = read_recording(trace, source)
     cast = build_cast(recording)
     lines, behaviours, paused = replay_steps(recording, cast, options)
     if not lines:

@@ -84,7 +84,7 @@ def identity_of(message: Message, header_actor: dict[str, Any] | None = None) ->
     return f"user:{user}" if user else None
 
 
-def read_recording(trace: Trace) -> Recording:
+def read_recording(trace: Trace, source: str) -> Recording:
     """The clients of ``trace`` and their messages; raises ``TraceError`` when it holds no
     client's message (nothing to replay)."""
     recording = trace.header.get("recording") or {}
@@ -111,7 +111,7 @@ def read_recording(trace: Trace) -> Recording:
             client.upgraded = True
         kept.append(message)
     if not kept:
-        raise TraceError(f"{trace.header.get('source') or 'trace'}: no client's message in "
+        raise TraceError(f"{source}: no client's message in "
                          f"this trace ({len(trace.messages)} line(s)): nothing to replay")
     for client in clients.values():
         if client.kind == "drone" and client.identity:

@@ -4,9 +4,10 @@ Every client action becomes a step: an event a client emitted is an ``emit`` (th
 payload, ids rewritten; its recorded ack, loosened, as ``ack``), a connection a ``connect``
 (or ``connect`` with ``refused``), a goodbye a ``disconnect``, a transport that died a
 ``crash``, an HTTP call an ``http`` step with its recorded answer. What the relay sent a
-client becomes an ``expect`` on that client, placed before the client's next action (it
-had arrived by then). A drone's answers to the relay's requests are its ``behaviour``,
-changed with ``set_behaviour`` where the recorded drone answered differently.
+client becomes an ``expect`` on that client, placed before the next action of any client
+(it had arrived by then), or once a drone has answered the request it expects. A drone's
+answers to the relay's requests are its ``behaviour``, changed with ``set_behaviour``
+where the recorded drone answered differently.
 """
 
 from __future__ import annotations
@@ -164,6 +165,7 @@ class _Steps:
     def handle(self, message: Message) -> None:
         if message.kind == "http":
             if message.direction == "sent":
+                self.flush_all()
                 self.gap(message)
                 self.http(message)
             return
@@ -177,21 +179,24 @@ class _Steps:
                     and message.meta.get("wants_ack", True):
                 self.asked(actor, message)
         elif direction == "connect":
+            self.flush_all()
             self.gap(message)
             self.connect(actor, message)
         elif direction == "connect-error":
+            self.flush_all()
             self.gap(message)
             code = refusal_code(message.payload)
             self.add({"connect": {"actor": actor, "refused": code or {"$any": True}}},
                      f"{message.actor}: the relay refused the connection: {message.payload}")
         elif direction == "sent":
-            self.flush(actor)
+            self.flush_all()
             self.gap(message)
             self.emit(actor, message)
         elif direction == "acked" and message.event in REQUESTS:
+            self.flush(actor)
             self.answered(actor, message)
         elif direction == "disconnect":
-            self.flush(actor)
+            self.flush_all()
             self.leave(actor, message)
         elif direction == "note" and message.event == "upgrade":
             self.comments.append(f"{message.actor} upgraded from polling to websocket here")
