@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from harness.report.html import render_trace_html
 from harness.report.timeline import PAYLOAD_WIDTH, timeline_lines
 from harness.report.trace import read_trace
 
@@ -18,9 +19,13 @@ from harness.report.trace import read_trace
               help="Characters of payload per line (0: none).")
 @click.option("--color/--no-color", default=None,
               help="Colour the output (default: when writing to a terminal).")
+@click.option("--html", "html_out", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="Write one TRACE as an offline HTML page (its sequence "
+                                 "diagram and message list) instead of printing it.")
 def show_command(traces: tuple[Path, ...], actor: str | None, width: int,
-                 color: bool | None) -> None:
-    """Print each TRACE (a trace.jsonl, or a report folder: every trace in it) as a timeline.
+                 color: bool | None, html_out: Path | None) -> None:
+    """Print each TRACE (a trace.jsonl, a recording of `harness record`, or a report
+    folder: every trace in it) as a timeline.
 
     Raises a clear error naming the file and line for a malformed trace.
     """
@@ -34,6 +39,18 @@ def show_command(traces: tuple[Path, ...], actor: str | None, width: int,
             files += found
         else:
             files.append(path)
+    if html_out is not None:
+        if len(files) != 1:
+            raise click.BadParameter(f"--html writes one trace; {len(files)} were given",
+                                     param_hint="TRACE")
+        page = render_trace_html(read_trace(files[0]), title=files[0].name)
+        try:
+            html_out.write_text(page, encoding="utf-8")
+        except OSError as exc:
+            raise click.BadParameter(f"{html_out}: cannot write: {exc.strerror or exc}",
+                                     param_hint="--html") from exc
+        click.echo(f"wrote {html_out}")
+        return
     for number, file in enumerate(files):
         trace = read_trace(file)
         if number:

@@ -17,8 +17,10 @@ from harness.outcome.results import ScenarioResult, StepResult
 from harness.outcome.story import render_story
 from harness.report.junit import headline
 from harness.report.latency import LatencyStats, format_ms, latency_stats
-from harness.report.sequence import diagram_of_result, pretty, short_ids
+from harness.report.sequence import diagram_of_result, diagram_of_trace, pretty, short_ids
 from harness.report.svg import render_svg
+from harness.report.trace import Trace
+from harness.sim.history import Message
 
 LOG_LINES = 60
 MESSAGE_LIST_LIMIT = 3000  # messages listed per scenario; the trace has them all
@@ -95,7 +97,11 @@ def _steps_table(steps: list[StepResult], failing: str | None) -> str:
 
 
 def _messages(result: ScenarioResult, anchor: str) -> str:
-    history = result.history
+    return message_list(result.history, anchor)
+
+
+def message_list(history: Sequence[Message], anchor: str) -> str:
+    """Every message (up to ``MESSAGE_LIST_LIMIT``), each with its payload expandable."""
     if not history:
         return ""
     t0 = history[0].t
@@ -201,6 +207,28 @@ def render_html(results: Sequence[ScenarioResult], *, title: str,
 {latency_table_html(stats)}
 {sections}
 </main><script>{_SCRIPT}</script></body></html>
+"""
+
+
+def render_trace_html(trace: Trace, *, title: str) -> str:
+    """One trace (a recording of ``harness record``, or a scenario's trace.jsonl) as an
+    offline page: its sequence diagram and its message list."""
+    messages = trace.messages
+    diagram = diagram_of_trace(trace)
+    header = trace.header
+    info = header.get("recording") or {}
+    about = (f"recorded from {info.get('upstream')} at {info.get('started')}" if info
+             else f"{header.get('scenario', '?')}: {header.get('status', '?')}")
+    safe_title = escape(title)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{safe_title}</title><style>{_CSS}</style></head>
+<body><header><h1>{safe_title}</h1><div id="summary">{escape(about)} · {len(messages)}
+messages</div></header><main><section class="scenario">
+<div class="diagram">{render_svg(diagram, anchor="m")}</div>
+{message_list(messages, "m")}
+</section></main><script>{_SCRIPT}</script></body></html>
 """
 
 

@@ -55,3 +55,17 @@ def test_show_names_a_bad_file(tmp_path: Path) -> None:
     out = CliRunner().invoke(show_command, [str(bad)])
     assert out.exit_code != 0
     assert "not a gadget-harness-trace file" in str(out.exception)
+
+
+def test_show_writes_one_trace_as_an_offline_html_page(tmp_path: Path) -> None:
+    path = _trace(tmp_path)
+    page = tmp_path / "trace.html"
+    out = CliRunner().invoke(show_command, [str(path), "--html", str(page)])
+    assert out.exit_code == 0, out.output
+    html = page.read_text(encoding="utf-8")
+    assert "<svg" in html and "requestSessionLock" in html
+    assert html.count('class="message"') == 5  # every message, its payload expandable
+    assert "src=" not in html and "<link" not in html  # nothing fetched
+    two = CliRunner().invoke(show_command, [str(path), str(path), "--html", str(page)])
+    assert two.exit_code != 0
+    assert "--html writes one trace; 2 were given" in two.output
