@@ -4,7 +4,7 @@ A secret becomes ``<redacted:XXXXXXXX>``, ``XXXXXXXX`` the first 8 hex digits of
 HMAC-SHA256 under a key drawn afresh for each recording: the same secret gets the same
 fingerprint within one recording (two users stay apart) and the fingerprint means nothing
 outside it. What counts as a secret: the value of any key matching ``token``, ``secret``,
-``password``, ``apikey``, ``api_key`` or ``authorization`` (any case, anywhere in a key),
+``password``, ``apikey`` (also ``api_key``, ``api-key``) or ``authorization`` (any case, anywhere in a key),
 in auth payloads, event payloads, query strings and headers; every cookie value; the
 password of a URL. ``Bearer T`` keeps its scheme: ``Bearer <redacted:...>``.
 
@@ -30,7 +30,7 @@ __all__ = ["PAYLOAD_MODES", "PayloadMode", "Redactor", "Shaper", "binary_json"]
 PayloadMode = Literal["full", "truncate", "hash"]
 PAYLOAD_MODES: tuple[PayloadMode, ...] = ("full", "truncate", "hash")
 
-_SECRET_KEY = re.compile(r"token|secret|password|apikey|api_key|authorization", re.IGNORECASE)
+_SECRET_KEY = re.compile(r"token|secret|password|api[-_]?key|authorization", re.IGNORECASE)
 _OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 _MARK = "<redacted:"
 _COOKIE_HEADERS = ("cookie", "set-cookie")
