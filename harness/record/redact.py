@@ -4,8 +4,8 @@ A secret becomes ``<redacted:XXXXXXXX>``, ``XXXXXXXX`` the first 8 hex digits of
 HMAC-SHA256 under a key drawn afresh for each recording: the same secret gets the same
 fingerprint within one recording (two users stay apart) and the fingerprint means nothing
 outside it. What counts as a secret: the value of any key matching ``token``, ``secret``,
-``password``, ``apikey`` (also ``api_key``, ``api-key``) or ``authorization`` (any case, anywhere in a key),
-in auth payloads, event payloads, query strings and headers; every cookie value; the
+``password``, ``apikey`` (``api_key``, ``api-key``) or ``authorization`` (any case,
+anywhere in a key), in auth payloads, event payloads, query strings and headers; every cookie value; the
 password of a URL. ``Bearer T`` keeps its scheme: ``Bearer <redacted:...>``.
 
 Shaping (``--payloads``) comes after redaction: ``full`` keeps payloads as they are,
