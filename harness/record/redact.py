@@ -5,8 +5,8 @@ HMAC-SHA256 under a key drawn afresh for each recording: the same secret gets th
 fingerprint within one recording (two users stay apart) and the fingerprint means nothing
 outside it. What counts as a secret: the value of any key matching ``token``, ``secret``,
 ``password``, ``apikey`` (``api_key``, ``api-key``) or ``authorization`` (any case,
-anywhere in a key), in auth payloads, event payloads, query strings and headers; every cookie value; the
-password of a URL. ``Bearer T`` keeps its scheme: ``Bearer <redacted:...>``.
+anywhere in a key), in auth payloads, event payloads, query strings and headers; every
+cookie value; the password of a URL. ``Bearer T`` keeps its scheme: ``Bearer <redacted:...>``.
 
 Shaping (``--payloads``) comes after redaction: ``full`` keeps payloads as they are,
 ``truncate`` cuts strings longer than ``max_chars``, ``hash`` replaces every string that is
