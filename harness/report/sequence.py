@@ -456,7 +456,7 @@ def diagram_of_trace(trace: Trace) -> Diagram:
              for s in steps if s.get("status") != "not-run"]
     failing = failure.get("step") if failure else None
     message = failure.get("message") if failure else None
-    if message is None and header.get("status") not in (None, "passed"):
+    if message is None and header.get("status") not in (None, "passed", "recorded"):
         message = str(header.get("status"))
     facts = [fact for raw in (failure.get("facts") or () if failure else ())
              if isinstance(raw, dict) and (fact := Fact.from_json(raw)) is not None]
