@@ -7,7 +7,8 @@ drives; nothing below imports a command. ``harness.cli`` loads them lazily from 
     scenario.py   ``harness run`` / ``validate`` report.py     ``harness show``
     selftest.py   ``harness selftest``           load.py       ``harness load``
     bench.py      ``harness bench``              images.py     ``harness images ...``
-    explore.py    ``harness explore``            replay.py     ``harness scenario from-trace``
+    explore.py    ``harness explore``            record.py     ``harness record``
+    replay.py     ``harness scenario from-trace``
 
 The layers, top to bottom, are stated in ``pyproject.toml`` (``[tool.importlinter]``),
 drawn in ``README.md`` (Layout) and held by ``tests/unit/test_import_layers.py``.
@@ -32,5 +33,6 @@ COMMANDS: dict[str, str] = {
     "load": "harness.commands.load:load_command",
     "bench": "harness.commands.bench:bench_command",
     "scenario": "harness.commands.replay:scenario_group",
+    "record": "harness.commands.record:record_command",
 }
 """Subcommand name -> ``module:attribute`` of its click command, imported only when used."""

@@ -8,9 +8,11 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
+from harness.bench.recorder import measure_recorder, recorder_markdown
 from harness.bench.suite import BenchOptions, markdown_table, run_bench
 from harness.commands.options import log_level_option
 from harness.load.config import LoadConfig, default_workers
@@ -35,20 +37,39 @@ _PACK = Path("scenarios")
 @click.option("--scenarios", "scenarios", type=click.Path(path_type=Path), default=None,
               help="Scenario pack to time with `harness run` [default: ./scenarios if any].")
 @click.option("--no-scenarios", is_flag=True, help="Do not time the scenario pack.")
+@click.option("--only", type=click.Choice(["all", "recorder"]), default="all",
+              show_default=True,
+              help="recorder: only the latency `harness record` adds (direct vs recorded).")
+@click.option("--round-trips", type=int, default=2000, show_default=True,
+              help="With --only recorder: ack round trips per side.")
 @log_level_option
 def bench_command(out_path: Path | None, markdown_path: Path | None, drones: int,
                   workers: int | None, duration: float, rounds: int, events_per_prompt: int,
-                  scenarios: Path | None, no_scenarios: bool, log_level: str) -> None:
-    """Measure the relay against a minimal forwarder, side by side, and the harness overhead."""
+                  scenarios: Path | None, no_scenarios: bool, only: str, round_trips: int,
+                  log_level: str) -> None:
+    """Measure the relay against a minimal forwarder, side by side, and the harness overhead
+    (``--only recorder``: the latency ``harness record`` adds)."""
     if rounds < 1:
         raise click.BadParameter(f"must be >= 1, got {rounds}", param_hint="--rounds")
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr)
+    if only == "recorder":
+        if round_trips < 1:
+            raise click.BadParameter(f"must be >= 1, got {round_trips}",
+                                     param_hint="--round-trips")
+        found = asyncio.run(measure_recorder(lambda text: click.echo(text, err=True),
+                                             round_trips=round_trips, rounds=2 * rounds))
+        _write(found, recorder_markdown(found), out_path, markdown_path)
+        return
     config = LoadConfig(drones=drones, workers=workers or default_workers(), ramp_up=1.0,
                         duration=duration, events_per_prompt=events_per_prompt)
     pack = None if no_scenarios else (scenarios or (_PACK if _PACK.is_dir() else None))
     options = BenchOptions(load=config, rounds=rounds, scenarios=pack)
     results = asyncio.run(run_bench(options, lambda text: click.echo(text, err=True)))
-    table = markdown_table(results)
+    _write(results, markdown_table(results), out_path, markdown_path)
+
+
+def _write(results: dict[str, Any], table: str, out_path: Path | None,
+           markdown_path: Path | None) -> None:
     if out_path is not None:
         out_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         click.echo(f"JSON results: {out_path}", err=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.bench.machine import describe_machine
+from harness.bench.recorder import recorder_markdown
 from harness.bench.suite import markdown_table
 
 
@@ -46,3 +47,15 @@ def test_describe_machine() -> None:
     machine = describe_machine()
     assert isinstance(machine["cores"], int) and machine["cores"] >= 1
     assert machine["python"] and machine["cpu"]
+
+
+def test_recorder_table_has_both_sides_and_the_difference() -> None:
+    results = {"roundTrips": 2000, "rounds": 4,
+               "direct": {"n": 2000, "p50Ms": 0.8, "p99Ms": 2.1},
+               "recorder": {"n": 2000, "p50Ms": 1.3, "p99Ms": 5.0},
+               "addedP50Ms": 0.5, "addedP99Ms": 2.9,
+               "machine": _results()["machine"]}
+    lines = recorder_markdown(results).splitlines()
+    assert "| median | 0.800 | 1.300 | 0.500 |" in lines
+    assert "| p99 | 2.100 | 5.000 | 2.900 |" in lines
+    assert lines[-1].startswith("Machine: Some CPU, 2 cores")

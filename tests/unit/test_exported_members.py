@@ -18,6 +18,7 @@ PACKAGES = [
     "harness.load",
     "harness.mongowire",
     "harness.outcome",
+    "harness.record",
     "harness.relay",
     "harness.report",
     "harness.scenario",
