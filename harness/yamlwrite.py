@@ -41,5 +41,11 @@ def step_line(step: Mapping[str, Any], indent: str = "  ") -> str:
     if not isinstance(args, Mapping):
         return f"{indent}- {text}"
     lines = [f"{indent}- {kind}:"]
-    lines += [f"{indent}    {key}: {flow(value)}" for key, value in args.items()]
+    for key, value in args.items():
+        text = flow(value)
+        if isinstance(value, list) and len(text) > STEP_WIDTH:  # a long list: an item a line
+            lines.append(f"{indent}    {key}:")
+            lines += [f"{indent}      - {flow(item)}" for item in value]
+        else:
+            lines.append(f"{indent}    {key}: {text}")
     return "\n".join(lines)

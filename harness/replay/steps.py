@@ -199,7 +199,8 @@ class _Steps:
             self.flush_all()
             self.leave(actor, message)
         elif direction == "note" and message.event == "upgrade":
-            self.comments.append(f"{message.actor} upgraded from polling to websocket here")
+            self.comments.append(f"{message.actor} started on long-polling and upgraded to "
+                                 "websocket (the replay connects over websocket)")
         elif direction == "note" and message.event == "upstream-error":
             self.comments.append(f"{message.actor}: the recorder could not reach the relay "
                                  f"here ({message.payload})")
