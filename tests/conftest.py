@@ -6,6 +6,7 @@ embedded environment's database: a ``mongod`` from PATH, else the wire-protocol 
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -25,6 +26,15 @@ pytest_plugins = ["pytester"]
 
 _SELECTION_TIMEOUT_MS = 5000
 Doc = dict[str, Any]
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_after_each_test() -> Iterator[None]:
+    """What a test leaves unclosed (an aiohttp connection, a socket) is reported, by its
+    ResourceWarning, in the teardown of the test that left it, not in whichever later test
+    the garbage collector happens to run during."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -28,15 +27,6 @@ FAST_SETTINGS = RelaySettings(
 __all__ = ["clients", "db", "wide_world"]  # fixtures of the relay conformance tests
 
 MakeRelayEnv = Callable[..., Awaitable[LocalEnvironment]]
-
-
-@pytest.fixture(autouse=True)
-def _collect_garbage_after_each_test() -> Iterator[None]:
-    """What a test leaves unclosed (an aiohttp connection, a socket) is reported, by its
-    ResourceWarning, in the teardown of the test that left it, not in whichever later test
-    the garbage collector happens to run during."""
-    yield
-    gc.collect()
 
 
 def skip_or_fail(problem: str | None, required_by: str) -> None:
