@@ -29,7 +29,7 @@ from harness.protocol import SESSION_MAPS
 from harness.scenario.introspection import fetch_sessions
 from harness.scenario.loader import find_scenario_files, load_file, load_paths
 from harness.scenario.model import Scenario
-from harness.scenario.runner import run_scenario
+from harness.scenario.schedule import default_jobs, parse_shard, run_scenarios, shard_of
 from harness.scenario.schema import scenario_schema
 from harness.scenario.selection import select
 
@@ -52,9 +52,10 @@ def _configure_logging(level: str, console: Console) -> None:
 
 
 async def run_all(scenarios: list[Scenario], env: Environment, console: Console,
-                  exitfirst: bool = False) -> list[ScenarioResult]:
-    """Start ``env``, run ``scenarios`` one by one with a live progress display, stop it."""
-    results: list[ScenarioResult] = []
+                  exitfirst: bool = False, jobs: int = 1) -> list[ScenarioResult]:
+    """Start ``env``, run ``scenarios`` (``jobs`` at a time; those that cannot share the
+    relay alone, after the rest) with a live progress display, stop it. The results are in
+    the order of ``scenarios``."""
     live = console.is_terminal
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
                         BarColumn(), MofNCompleteColumn(),
@@ -64,22 +65,25 @@ async def run_all(scenarios: list[Scenario], env: Environment, console: Console,
     try:
         console.print(f"environment: {env.describe()}", soft_wrap=True, markup=False)
         await _introspection_preflight(env, console)
+        finished: list[ScenarioResult] = []
         with progress:
             task = progress.add_task("starting", total=len(scenarios), failures="")
-            for scenario in scenarios:
+
+            def started(scenario: Scenario) -> None:
                 progress.update(task, description=scenario.id)
-                result = await run_scenario(scenario, env)
-                results.append(result)
-                failed = sum(1 for r in results if not r.passed)
+
+            def done(result: ScenarioResult) -> None:
+                finished.append(result)
+                failed = sum(1 for r in finished if not r.passed)
                 progress.update(task, advance=1, failures=f"{failed} failed" if failed else "")
                 if not live:
-                    console.print(f"{result.status.upper():<7} {scenario.id} "
+                    console.print(f"{result.status.upper():<7} {result.scenario.id} "
                                   f"({result.duration:.2f} s)", soft_wrap=True, markup=False)
-                if exitfirst and not result.passed:
-                    break
+
+            return await run_scenarios(scenarios, env, jobs=jobs, on_start=started,
+                                       on_result=done, exitfirst=exitfirst)
     finally:
         await env.stop()
-    return results
 
 
 async def _introspection_preflight(env: Environment, console: Console) -> None:
@@ -195,9 +199,14 @@ def _print_reports(console: Console, results: list[ScenarioResult], written: _Wr
                                  "(default .harness/reports/<timestamp>/).")
 @click.option("--junit-xml", "junit_xml", type=click.Path(path_type=Path, dir_okay=False),
               default=None, help="Also write JUnit XML here (one testcase per scenario).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
+              help="Scenarios run at once on the one environment (default: two per core, "
+                   "at most 8); those that cannot share the relay run alone, after the rest.")
+@click.option("--shard", default=None, metavar="I/N",
+              help="Run only shard I of N (a stable split by scenario id, for CI machines).")
 def run_command(paths: tuple[Path, ...], expression: str | None, env_kind: str,
                 exitfirst: bool, report_dir: Path | None, junit_xml: Path | None,
-                **params: Any) -> None:
+                jobs: int | None, shard: str | None, **params: Any) -> None:
     """Run scenario files (default: ./scenarios) and print a summary; exit 0 only if all pass.
 
     Timeouts, --regress and --variant apply to the relay the harness starts (local,
@@ -206,12 +215,16 @@ def run_command(paths: tuple[Path, ...], expression: str | None, env_kind: str,
     console = Console(highlight=False, markup=False)  # names and relay text are never markup
     _configure_logging(params["log_level"], console)
     scenarios = select(load_paths(paths or DEFAULT_PATHS), expression)
+    if shard is not None:
+        index, total = parse_shard(shard)
+        scenarios = [s for s in scenarios if shard_of(s.id, total) == index]
+        console.print(f"shard {index}/{total}: {len(scenarios)} scenario(s)")
     if not scenarios:
         console.print("no scenario selected")
         raise SystemExit(EXIT_NONE_SELECTED)
     env = environment_from(env_kind, params)
     began = time.monotonic()
-    results = asyncio.run(run_all(scenarios, env, console, exitfirst))
+    results = asyncio.run(run_all(scenarios, env, console, exitfirst, jobs or default_jobs()))
     elapsed = time.monotonic() - began
     failed = [r for r in results if not r.passed]
     # The reports first: nothing printed below can lose them.

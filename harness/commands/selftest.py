@@ -15,6 +15,7 @@ from harness.commands.options import database_option, log_level_option
 from harness.errors import ConfigError
 from harness.outcome import ScenarioResult, render_story
 from harness.scenario import load_paths, select
+from harness.scenario.schedule import default_jobs
 from harness.selftest.exploration import (
     CLEAN_BUDGET,
     EXPLORE_EXAMPLES,
@@ -94,14 +95,17 @@ def _progress(verbose: bool) -> Any:
               help="Examples per switch in the explore column (plus "
                    f"{EXPLORE_SHRINK:g} s of shrinking; the clean relay gets "
                    f"{CLEAN_BUDGET:g} s).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
+              help="Scenarios run at once in each run (as harness run -j; default: two "
+                   "per core, at most 8).")
 @database_option
 @log_level_option
 def selftest_command(paths: tuple[Path, ...], expression: str | None, env_kind: str,
                      switches: tuple[str, ...], variants: tuple[str, ...], no_variants: bool,
                      report_dir: Path | None,
                      junit_xml: Path | None, stories: bool, verbose: bool, no_explore: bool,
-                     explore_seconds: float, explore_examples: int, database: str,
-                     log_level: str) -> None:
+                     explore_seconds: float, explore_examples: int, jobs: int | None,
+                     database: str, log_level: str) -> None:
     """Prove the pack asserts the contract and catches regressions: run it against the clean
     reference relay, against each --variant (another answer the contract allows) alone and
     all of them together, and once per --regress switch, each in a fresh environment, and
@@ -127,7 +131,7 @@ def selftest_command(paths: tuple[Path, ...], expression: str | None, env_kind: 
     report = asyncio.run(run_selftest(
         scenarios, chosen, environment_factory(env_kind),
         RelaySettings(database=database, log_level=log_level.upper()), _progress(verbose),
-        variants=picked))
+        variants=picked, jobs=jobs or default_jobs()))
     _print(report, stories)
     write_selftest_reports(report, report_dir=report_dir, junit_xml=junit_xml)
     explored_ok = True

@@ -179,7 +179,7 @@ class _Builder:
             actors=tuple(self.actors.values()), steps=steps,
             description=data.get("description", ""), tags=tuple(data.get("tags", ())),
             expect_violations=tuple(data.get("expect_violations", ())),
-            reference_only=data.get("reference_only"),
+            reference_only=data.get("reference_only"), exclusive=data.get("exclusive"),
             timeout=float(data.get("timeout", 60.0)), settle=float(data.get("settle", 2.0)),
             variables=dict(self.variables),
         )

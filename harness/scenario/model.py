@@ -104,6 +104,7 @@ class Scenario:
     tags: tuple[str, ...] = ()
     expect_violations: tuple[str, ...] = ()
     reference_only: str | None = None  # why only the reference relay must pass it
+    exclusive: str | None = None  # why it cannot share the relay with other scenarios
     timeout: float = 60.0
     settle: float = 2.0
     variables: Mapping[str, Any] = field(default_factory=dict)  # ${vars.<name>}

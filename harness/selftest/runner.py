@@ -14,7 +14,8 @@ from harness.env import open_environment
 from harness.env.base import Environment
 from harness.errors import ConfigError, HarnessError
 from harness.outcome import ScenarioResult
-from harness.scenario import Scenario, run_scenario
+from harness.scenario import Scenario
+from harness.scenario.schedule import run_scenarios
 from harness.selftest.diagnoses import diagnosis_of
 from harness.selftest.matrix import Matrix, Outcome, Run, build_matrix
 from harness.settings import RelaySettings
@@ -51,10 +52,10 @@ def environment_factory(kind: str) -> EnvFactory:
 
 
 async def run_pack(scenarios: Sequence[Scenario], env: Environment, switch: str | None,
-                   on_result: OnResult | None = None, variants: Sequence[str] = ()
-                   ) -> tuple[Run, list[ScenarioResult]]:
-    """Start ``env``, run every scenario in it, stop it; a start-up failure is the run's
-    ``error``, not an exception."""
+                   on_result: OnResult | None = None, variants: Sequence[str] = (),
+                   jobs: int = 1) -> tuple[Run, list[ScenarioResult]]:
+    """Start ``env``, run every scenario in it (``jobs`` at a time, as ``harness run -j``),
+    stop it; a start-up failure is the run's ``error``, not an exception."""
     began = time.monotonic()
     name = Run(switch, (), variants=tuple(variants)).name
     results: list[ScenarioResult] = []
@@ -65,12 +66,12 @@ async def run_pack(scenarios: Sequence[Scenario], env: Environment, switch: str 
         await env.stop()
         return Run(switch, (), time.monotonic() - began, error=str(exc),
                    variants=tuple(variants)), results
+    def done(result: ScenarioResult) -> None:
+        if on_result is not None:
+            on_result(name, result)
+
     try:
-        for scenario in scenarios:
-            result = await run_scenario(scenario, env)
-            results.append(result)
-            if on_result is not None:
-                on_result(name, result)
+        results = await run_scenarios(scenarios, env, jobs=jobs, on_result=done)
     finally:
         await env.stop()
     outcomes = tuple(outcome_of(r) for r in results)
@@ -86,7 +87,7 @@ def variant_runs(variants: Sequence[str]) -> list[tuple[str, ...]]:
 async def run_selftest(scenarios: Sequence[Scenario], switches: Sequence[str],
                        make_env: EnvFactory, base: RelaySettings | None = None,
                        on_result: OnResult | None = None,
-                       variants: Sequence[str] = ()) -> SelftestReport:
+                       variants: Sequence[str] = (), jobs: int = 1) -> SelftestReport:
     """The pack against the clean relay, against each variant alone and all of them
     together, then with each switch (one at a time; every run in a fresh environment from
     ``make_env``); raises ``ConfigError`` for a switch with no diagnosis before anything
@@ -94,20 +95,22 @@ async def run_selftest(scenarios: Sequence[Scenario], switches: Sequence[str],
     base = dataclasses.replace(base or RelaySettings(), regressions=frozenset(),
                                variants=frozenset())
     diagnoses = [diagnosis_of(switch) for switch in switches]
-    clean, clean_results = await run_pack(scenarios, make_env(base), None, on_result)
+    clean, clean_results = await run_pack(scenarios, make_env(base), None, on_result,
+                                          jobs=jobs)
     results = {clean.name: clean_results}
     variant_results: list[Run] = []
     for chosen in variant_runs(variants):
         settings = dataclasses.replace(base, variants=frozenset(chosen))
         run, run_results = await run_pack(scenarios, make_env(settings), None, on_result,
-                                          chosen)
+                                          chosen, jobs=jobs)
         results[run.name] = run_results
         variant_results.append(run)
     switched = []
     for switch, diagnosis in zip(switches, diagnoses, strict=True):
         settings = dataclasses.replace(base, regressions=frozenset({switch}),
                                        **diagnosis.settings)
-        run, run_results = await run_pack(scenarios, make_env(settings), switch, on_result)
+        run, run_results = await run_pack(scenarios, make_env(settings), switch, on_result,
+                                          jobs=jobs)
         results[switch] = run_results
         switched.append((run, diagnosis))
     matrix = build_matrix([s.id for s in scenarios], clean, switched, variant_results)

@@ -118,3 +118,15 @@ def test_the_explore_fixture_fails_telling_the_finding_and_naming_the_scenario_i
                                    "shrunk to * actions: *finding-*.scenario.yaml",
                                    "*steps:*"])
     assert "Traceback" not in switched.stdout.str()
+
+
+@pytest.mark.slow
+def test_scenarios_run_over_xdist_workers(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_mode = auto\n"
+                     "asyncio_default_fixture_loop_scope = function\n")
+    pytester.makefile(".scenario.yaml", passing=PASSING, failing=FAILING,
+                      other=PASSING.replace("opens its chat session", "opens it again"))
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", timeout=180)
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*created: 2/2 workers*",
+                                 "*expects a refusal that does not come*"])

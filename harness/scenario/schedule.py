@@ -1,0 +1,125 @@
+"""Running many scenarios on one environment: side by side where they can share the relay,
+alone where they cannot, and split across machines by a stable shard.
+
+Every scenario seeds a world of its own and checks only what belongs to it (its actors'
+messages, its documents, its keys in the relay's maps), so scenarios run concurrently on
+one relay. A scenario that acts on the whole relay runs alone, after the others:
+
+    restarts the relay           a ``restart_relay`` step
+    reads the relay's whole maps a ``check_sessions`` (or ``wait_until: {sessions}``) whose
+                                 ``size`` is a count: other scenarios' sessions would count
+    says so                      ``exclusive: <why>`` at the top of the scenario
+
+Results come back in the order the scenarios were given, whatever order they finished in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from typing import Final
+
+from harness.env.base import Environment
+from harness.errors import ConfigError
+from harness.outcome.results import ScenarioResult
+from harness.scenario.kinds.base import UNSET
+from harness.scenario.model import Scenario, Step
+from harness.scenario.runner import run_scenario
+
+__all__ = ["default_jobs", "exclusive_reason", "parse_shard", "run_scenarios", "shard_of"]
+
+MAX_JOBS: Final = 64
+_SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+
+OnResult = Callable[[ScenarioResult], None]
+
+
+def default_jobs() -> int:
+    """How many scenarios run at once by default: two per core (a scenario mostly waits on
+    the relay), at most 8."""
+    return max(1, min(8, 2 * (os.cpu_count() or 1)))
+
+
+def _steps(steps: Sequence[Step]) -> Iterator[Step]:
+    for step in steps:
+        yield step
+        yield from _steps(step.children)
+
+
+def exclusive_reason(scenario: Scenario) -> str | None:
+    """Why ``scenario`` cannot share the relay with others, or None when it can."""
+    if scenario.exclusive:
+        return scenario.exclusive
+    for step in _steps(scenario.steps):
+        if step.kind == "restart_relay":
+            return f"it restarts the relay (line {step.source.line})"
+        spec = step.args.sessions if step.kind == "wait_until" else (
+            step.args if step.kind == "check_sessions" else None)
+        if spec is not None and spec.size is not UNSET and _counts(spec.size):
+            return f"it reads the size of the relay's whole maps (line {step.source.line})"
+    return None
+
+
+def _counts(size: object) -> bool:
+    """A ``size`` matcher that depends on how many sessions the relay holds (a number, a
+    range), not only on the answer's shape (``{$type: integer}``)."""
+    return not (isinstance(size, dict) and set(size) <= {"$type", "$any"})
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/5"`` -> ``(2, 5)``; raises ``ConfigError`` naming the flag."""
+    found = _SHARD.match(text)
+    if found is None:
+        raise ConfigError(f"--shard {text!r}: expected I/N, e.g. 1/4")
+    index, total = int(found.group(1)), int(found.group(2))
+    if not 1 <= index <= total:
+        raise ConfigError(f"--shard {text!r}: I must be between 1 and N ({total})")
+    return index, total
+
+
+def shard_of(scenario_id: str, total: int) -> int:
+    """The shard (1..total) a scenario belongs to: a hash of its id, so a scenario stays on
+    its shard whatever is added or removed around it, on every machine."""
+    digest = hashlib.sha256(scenario_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % total + 1
+
+
+async def run_scenarios(scenarios: Sequence[Scenario], env: Environment, *, jobs: int = 1,
+                        on_start: Callable[[Scenario], None] | None = None,
+                        on_result: OnResult | None = None,
+                        exitfirst: bool = False) -> list[ScenarioResult]:
+    """Run ``scenarios`` on the started ``env``: up to ``jobs`` at a time, those with an
+    ``exclusive_reason`` alone after the rest. Returns the results in the order given
+    (with ``exitfirst``, only of the scenarios that ran before the first failure)."""
+    if not 1 <= jobs <= MAX_JOBS:
+        raise ConfigError(f"-j {jobs}: expected 1 to {MAX_JOBS}")
+    results: dict[int, ScenarioResult] = {}
+    failed = asyncio.Event()
+    limit = asyncio.Semaphore(jobs)
+
+    async def one(index: int, scenario: Scenario) -> None:
+        async with limit:
+            if exitfirst and failed.is_set():
+                return
+            if on_start is not None:
+                on_start(scenario)
+            result = await run_scenario(scenario, env)
+            results[index] = result
+            if on_result is not None:
+                on_result(result)
+            if not result.passed:
+                failed.set()
+
+    shared = [(i, s) for i, s in enumerate(scenarios) if exclusive_reason(s) is None]
+    alone = [(i, s) for i, s in enumerate(scenarios) if exclusive_reason(s) is not None]
+    async with asyncio.TaskGroup() as group:
+        for index, scenario in shared:
+            group.create_task(one(index, scenario))
+    for index, scenario in alone:
+        if exitfirst and failed.is_set():
+            break
+        await one(index, scenario)
+    return [results[i] for i in sorted(results)]
