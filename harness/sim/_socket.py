@@ -91,6 +91,8 @@ class LinkOwner(Protocol):
 
     def link_disconnected(self, link: Link, detail: str) -> None: ...
 
+    def link_leaving(self, link: Link) -> None: ...
+
     def link_failed(self, link: Link, where: str, exc: BaseException) -> None: ...
 
 
@@ -381,6 +383,9 @@ class Link:
         """A clean disconnect: Socket.IO DISCONNECT, flushed, then the Engine.IO close."""
         if self.leaving is None:
             self.leaving = reason
+        # From here on the socket is closing, as socket.io-client's is once disconnect()
+        # was called: nothing the owner emits may follow the DISCONNECT onto the wire.
+        self.owner.link_leaving(self)
         eio = self.sio.eio
         polling = eio.current_transport == "polling"
         if self.sio.connected:

@@ -205,6 +205,12 @@ class SimClient:
         if again:
             self._start_reconnecting()
 
+    def link_leaving(self, link: Link) -> None:
+        self._link_leaving(link)
+
+    def _link_leaving(self, link: Link) -> None:
+        """Hook: ``link`` is about to say goodbye; nothing may be sent on it any more."""
+
     def _link_gone(self, link: Link) -> None:
         """Hook: ``link`` has just disconnected."""
 

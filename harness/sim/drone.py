@@ -236,6 +236,10 @@ class SimDrone(SimClient):
                 task.cancel()
                 self._record("note", "stream-cancelled", why, link=link)
 
+    def _link_leaving(self, link: Link) -> None:
+        # A stream still running would emit after the DISCONNECT: stop it first.
+        self._cancel_streams(link, "the drone is disconnecting")
+
     def _link_gone(self, link: Link) -> None:
         self._cancel_streams(link, "socket disconnected")
         if link is self._link:

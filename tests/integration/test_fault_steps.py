@@ -260,3 +260,27 @@ async def test_clear_and_connections_wait_for_the_link(env: LocalEnvironment) ->
     assert "slicer_downstream" in cleared.params["names"]
     assert "bandwidth_upstream" in cleared.params["names"]
     assert len(cleared.params["names"]) == 5
+
+
+async def test_a_drone_that_says_goodbye_mid_stream_sends_nothing_after_it(
+        env: LocalEnvironment) -> None:
+    # The goodbye queues its DISCONNECT, then waits for the send queue to drain; a stream
+    # whose next tick was due ran in that wait and emitted behind the DISCONNECT, and the
+    # relay (rightly) dropped what came after it (the pack's disconnect-mid-stream failed
+    # so under load). socket.io-client sends nothing after disconnect(): neither does the
+    # simulated drone, and all it sent before is delivered (the invariants say so).
+    result = await run(env, """\
+    - connect: [d0, ide]
+    - use: open-lock-submit
+      with: {ide: ide, drone: d0}
+    - expect: {actor: ide, event: thinking, payload: {seq: 3}}
+    - disconnect: d0
+    - expect: {actor: ide, event: droneStatus, payload: {status: offline}}
+    """, drone="{drone: 0, reconnect: false, transport: polling,"
+               " behaviour: {script: {thinking: 5000, text_size: 50, pacing: 0.0002}}}")
+    assert result.passed, render_story(result)
+    goodbye = next(m.seq for m in result.history
+                   if m.actor == "d0" and m.event == "stream-cancelled")
+    late = [m for m in result.history if m.actor == "d0" and m.direction == "sent"
+            and m.seq > goodbye]
+    assert late == []
