@@ -7,6 +7,10 @@ leaves the registration, its lock and its work orders to the new socket. Only a 
 disconnect (the socket still owned the registration) sets it offline, clears the lock and
 aborts unfinished work orders.
 
+A drone connection whose client closed it while the relay was still authenticating it (a
+client that timed out and connected again) is dropped, never registered: the relay would
+otherwise let that older socket replace the newer live one.
+
 A refused connection's ``connect_error`` carries the reason code (section 3) in the words of
 the relay's ``Dialect`` (``other-messages`` changes them). An *event* named ``connect`` or
 ``disconnect`` from a connected socket is not a connection: it is answered like any unknown
@@ -73,6 +77,8 @@ class Lifecycle:
             logger.info("refused connection %s: %s (%s)", sid, exc.code, exc.message)
             raise SocketRefused(*self._ctx.dialect.connect_refusal(exc.code,
                                                                    exc.message)) from None
+        except SocketRefused:
+            raise  # a connection dropped on purpose (its client has gone)
         except Exception:
             logger.exception("connect of %s failed", sid)
             await self._forget(sid)  # a refused socket gets no disconnect event
@@ -83,6 +89,12 @@ class Lifecycle:
     async def _connect_drone(self, sid: str, registration_id: str, user_id: str) -> None:
         ctx = self._ctx
         async with ctx.registration_lock(registration_id):
+            if self._transport_gone(sid):
+                # The client gave up while we authenticated (an overloaded relay) and has
+                # most likely connected again: this older socket must not replace that one.
+                logger.info("drone %s: connect of %s dropped, its client has gone",
+                            registration_id, sid)
+                raise SocketRefused("the client closed the connection")
             doc = await ctx.store.mark_drone_online(registration_id)
             session = DroneSession(sid, user_id, registration_id,
                                    locked_by=doc.locked_by if doc else None)
@@ -98,6 +110,13 @@ class Lifecycle:
             # Outside the registration lock: the older socket's disconnect takes it.
             await ctx.sio.disconnect(older.sid)
         await ctx.drone_status(user_id, registration_id, status)
+
+    def _transport_gone(self, sid: str) -> bool:
+        """True when the engine.io socket under ``sid`` has closed (python-socketio then
+        never reports its disconnect: it closed before the connect completed)."""
+        eio_sid = self._ctx.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
+        socket = self._ctx.sio.eio.sockets.get(eio_sid) if eio_sid is not None else None
+        return socket is None or bool(socket.closed or socket.closing)
 
     async def _forget(self, sid: str) -> None:
         session = self._ctx.registry.remove(sid)

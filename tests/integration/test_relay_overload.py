@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from _raw_clients import eventually
 from pymongo import AsyncMongoClient
 
 from harness.env import LocalEnvironment
@@ -127,3 +128,53 @@ async def test_a_reconnect_while_the_lock_is_written_keeps_the_stream_flowing(
     finally:
         await drone.close()
         await ide.close()
+
+
+async def test_a_connect_its_client_gave_up_on_does_not_replace_the_newer_one(
+        private_relay: tuple[Relay, World]) -> None:
+    """A drone times out on a connect the relay is still authenticating, closes it and
+    connects again. When the relay finishes the first connect after the second, that
+    older, closed socket must not replace the live one (which the relay would disconnect:
+    "io server disconnect", and nothing reconnects it)."""
+    relay, world = private_relay
+    drone_doc = world.drones[0]
+    store = relay.store
+    first_auth, given_up = asyncio.Event(), asyncio.Event()
+    registration = store.registration
+    calls = 0
+
+    async def gated_registration(registration_id: str) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # the first connect's authentication
+            first_auth.set()
+            await asyncio.wait_for(given_up.wait(), WAIT)
+        return await registration(registration_id)
+
+    async def closed() -> bool:
+        return all(s.closed for s in relay.sio.eio.sockets.values())
+
+    async def settled() -> bool:
+        return not relay.sio.manager.pending_connect.get("/")
+
+    store.registration = gated_registration  # type: ignore[method-assign]
+    history = MessageHistory()
+    drone = SimDrone("drone", relay.url, registration_id=drone_doc.id, token=drone_doc.token,
+                     history=history, user_id=world.users[0].id)
+    try:
+        first = asyncio.create_task(drone.connect(timeout=WAIT))
+        await asyncio.wait_for(first_auth.wait(), WAIT)
+        first.cancel()  # the client gives up: its connection is closed
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await first
+        await eventually(closed, "the relay sees the abandoned connection closed", WAIT)
+        await drone.connect(timeout=WAIT)
+        given_up.set()
+        await eventually(settled, "the relay settles the abandoned connect", WAIT)
+        current = relay.registry.drone_by_registration(drone_doc.id)
+        assert drone.connected and current is not None and current.sid == drone.sid, (
+            f"the relay holds {current and current.sid} for the drone, connected as "
+            f"{drone.sid} ({'still connected' if drone.connected else 'disconnected'})")
+    finally:
+        given_up.set()
+        await drone.close()
