@@ -7,9 +7,10 @@ leaves the registration, its lock and its work orders to the new socket. Only a 
 disconnect (the socket still owned the registration) sets it offline, clears the lock and
 aborts unfinished work orders.
 
-A drone connection whose client closed it while the relay was still authenticating it (a
-client that timed out and connected again) is dropped, never registered: the relay would
-otherwise let that older socket replace the newer live one.
+"Newest" is the order the connects came in, not the order their authentication finished: a
+drone connect that a newer one of the same registration overtook, or whose client closed it
+while the relay was still authenticating it (a client that timed out and connected again),
+is dropped, never registered; under load that older socket would replace the live one.
 
 A refused connection's ``connect_error`` carries the reason code (section 3) in the words of
 the relay's ``Dialect`` (``other-messages`` changes them). An *event* named ``connect`` or
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from typing import Any
 
@@ -48,6 +50,7 @@ class Lifecycle:
     def __init__(self, ctx: RelayContext) -> None:
         self._ctx = ctx
         self._closing: set[asyncio.Task[None]] = set()
+        self._arrivals = itertools.count(1)
 
     def register(self) -> None:
         """Install the handlers on the server."""
@@ -63,6 +66,7 @@ class Lifecycle:
             # A connected client emitted an event named "connect": not a connection.
             logger.debug("ignored a 'connect' event from connected socket %s", sid)
             return self._ctx.unanswered("connect: not an event a client may send")
+        arrival = next(self._arrivals)  # before any await: the order connects came in
         auth = args[1] if len(args) > 1 else None
         try:
             identity = await authenticate(self._ctx.store, auth)
@@ -71,7 +75,7 @@ class Lifecycle:
                 logger.info("code session %s connected (user %s)", sid, identity.user_id)
                 return True
             await self._connect_drone(sid, identity.registration.id,
-                                      identity.registration.user_id)
+                                      identity.registration.user_id, arrival)
             return True
         except AuthRefused as exc:
             logger.info("refused connection %s: %s (%s)", sid, exc.code, exc.message)
@@ -86,18 +90,20 @@ class Lifecycle:
             raise SocketRefused(*self._ctx.dialect.connect_refusal(ErrorCode.INTERNAL,
                                                                    message)) from None
 
-    async def _connect_drone(self, sid: str, registration_id: str, user_id: str) -> None:
+    async def _connect_drone(self, sid: str, registration_id: str, user_id: str,
+                             arrival: int) -> None:
         ctx = self._ctx
         async with ctx.registration_lock(registration_id):
-            if self._transport_gone(sid):
+            live = ctx.registry.drone_by_registration(registration_id)
+            if self._transport_gone(sid) or (live is not None and live.arrival > arrival):
                 # The client gave up while we authenticated (an overloaded relay) and has
-                # most likely connected again: this older socket must not replace that one.
-                logger.info("drone %s: connect of %s dropped, its client has gone",
-                            registration_id, sid)
-                raise SocketRefused("the client closed the connection")
+                # connected again: this older socket must not replace the newer one.
+                logger.info("drone %s: connect of %s dropped, a newer one came in or its "
+                            "client has gone", registration_id, sid)
+                raise SocketRefused("a newer connection of this drone came in")
             doc = await ctx.store.mark_drone_online(registration_id)
             session = DroneSession(sid, user_id, registration_id,
-                                   locked_by=doc.locked_by if doc else None)
+                                   locked_by=doc.locked_by if doc else None, arrival=arrival)
             session.inbox = Inbox(sid)
             older = ctx.registry.add_drone(session)
             if older is not None:

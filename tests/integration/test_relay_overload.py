@@ -19,6 +19,7 @@ from _raw_clients import eventually
 from pymongo import AsyncMongoClient
 
 from harness.env import LocalEnvironment
+from harness.errors import HarnessError
 from harness.protocol import Event
 from harness.relay import Relay
 from harness.settings import RelaySettings
@@ -178,3 +179,45 @@ async def test_a_connect_its_client_gave_up_on_does_not_replace_the_newer_one(
     finally:
         given_up.set()
         await drone.close()
+
+
+async def test_a_connect_overtaken_by_a_newer_one_does_not_replace_it(
+        private_relay: tuple[Relay, World]) -> None:
+    """Two connects of one drone, the older one's authentication slower: the newer wins
+    whatever order their authentications finish in, and the older one is refused."""
+    relay, world = private_relay
+    drone_doc = world.drones[0]
+    store = relay.store
+    first_auth, second_in = asyncio.Event(), asyncio.Event()
+    registration = store.registration
+    calls = 0
+
+    async def gated_registration(registration_id: str) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            first_auth.set()
+            await asyncio.wait_for(second_in.wait(), WAIT)
+        return await registration(registration_id)
+
+    store.registration = gated_registration  # type: ignore[method-assign]
+    history = MessageHistory()
+    older, newer = (SimDrone(name, relay.url, registration_id=drone_doc.id,
+                             token=drone_doc.token, history=history,
+                             user_id=world.users[0].id) for name in ("older", "newer"))
+    try:
+        first = asyncio.create_task(older.connect(timeout=WAIT))
+        await asyncio.wait_for(first_auth.wait(), WAIT)
+        await newer.connect(timeout=WAIT)
+        second_in.set()
+        with contextlib.suppress(HarnessError):  # refused: the outcome checked below
+            await first
+        current = relay.registry.drone_by_registration(drone_doc.id)
+        assert newer.connected and current is not None and current.sid == newer.sid, (
+            f"the relay holds {current and current.sid}; the newer connection is "
+            f"{newer.sid} ({'connected' if newer.connected else 'disconnected'})")
+        assert not older.connected
+    finally:
+        second_in.set()
+        await older.close()
+        await newer.close()
