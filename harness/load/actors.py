@@ -104,6 +104,7 @@ class PairDriver:
         self._waiting: tuple[str, asyncio.Future[None]] | None = None
         self._early: str | None = None
         self._offline = asyncio.Event()
+        self._opened = False  # this IDE connection's openChatSession was acked ok
 
     # --- called by the worker's recorder ----------------------------------------------
     def work_order_complete(self, work_order_id: str) -> None:
@@ -138,10 +139,14 @@ class PairDriver:
 
     async def _open(self) -> bool:
         pair = self.pair
+        # From now on the relay may index the IDE on the chat session at any moment (an
+        # ack that times out does not mean it did not): what arrives is not foreign.
+        self.run.checker.ide_opening(self.ide.name, pair.user_id, pair.chat_session_id)
         answer = await self._emit("open", Event.OPEN_CHAT_SESSION,
                                   {"chatSessionId": pair.chat_session_id})
         if answer.get("ok"):
             self.run.checker.ide_opened(self.ide.name, pair.user_id, pair.chat_session_id)
+            self._opened = True
             return True
         return False
 
@@ -163,9 +168,10 @@ class PairDriver:
                 if not self.drone.connected:
                     await self._connect(self.drone)
                 if not self.ide.connected:
+                    self._opened = False
                     await self._connect(self.ide)
-                    if not await self._open():
-                        return False
+                if not self._opened and not await self._open():  # again after a timeout
+                    return False
                 return await self._lock()
             except HarnessError as exc:
                 self.run.stats.error(_error_code(exc))
@@ -178,6 +184,7 @@ class PairDriver:
     async def _churn_ide(self) -> bool:
         await self.ide.disconnect()
         self.run.checker.ide_left(self.ide.name)
+        self._opened = False
         await self._connect(self.ide)
         return await self._open()
 

@@ -16,6 +16,11 @@ bounded list of recent ones (to tell a late duplicate from a phantom).
     isolation/scope        an IDE received an event of a chat session it did not open
     isolation/other-user   ... of a chat session of another user
 
+An IDE that has sent ``openChatSession`` and not yet had its ok (``ide_opening``; an ack
+that timed out included: an overloaded relay may index it all the same) may receive that
+chat session's events: they are checked for duplicates and order, but owed only once the
+open is acked ok.
+
 The rules are those of ``harness.outcome.deliveries`` (which the scenario invariants, the
 latency report and the sequence diagram share): the same payload fields, the same sends
 owed to nobody (``negative``, ``optional``), the same IDEs owed the rest (those on the chat
@@ -51,6 +56,8 @@ class _Stream:
     drone: str
     # IDE actor -> next seq it expects (set when the drone sends while the IDE is on the chat)
     expect: dict[str, int] = field(default_factory=dict)
+    # IDE actor -> next seq, for an IDE whose open is not acked yet (owed nothing)
+    loose: dict[str, int] = field(default_factory=dict)
     last_seq: int = -1
     abandoned: bool = False
     done: set[str] = field(default_factory=set)
@@ -60,6 +67,7 @@ class _Stream:
 class _Ide:
     user: str
     chats: set[str] = field(default_factory=set)
+    opening: set[str] = field(default_factory=set)  # open sent, no ok yet (maybe indexed)
 
 
 class StreamChecker:
@@ -95,9 +103,17 @@ class StreamChecker:
         """Declare the owner of a chat session."""
         self._chat_owner[chat_session_id] = user_id
 
+    def ide_opening(self, actor: str, user_id: str, chat_session_id: str) -> None:
+        """The IDE ``actor`` asks to open ``chat_session_id``: until its ok, the relay may
+        or may not have indexed it (an ack that timed out included), so what it receives of
+        that chat session is checked for order and duplicates but owed nothing."""
+        self._ides.setdefault(actor, _Ide(user_id)).opening.add(chat_session_id)
+
     def ide_opened(self, actor: str, user_id: str, chat_session_id: str) -> None:
         """The IDE ``actor`` (of ``user_id``) has opened ``chat_session_id`` (acked ok)."""
-        self._ides.setdefault(actor, _Ide(user_id)).chats.add(chat_session_id)
+        ide = self._ides.setdefault(actor, _Ide(user_id))
+        ide.chats.add(chat_session_id)
+        ide.opening.discard(chat_session_id)
         self._on_chat.setdefault(chat_session_id, set()).add(actor)
 
     def ide_left(self, actor: str) -> None:
@@ -118,6 +134,7 @@ class StreamChecker:
                 if stream.expect and stream.done >= set(stream.expect):
                     self._close(stream)
         ide.chats.clear()
+        ide.opening.clear()
 
     # --- gauges ------------------------------------------------------------------------
     @property
@@ -174,7 +191,8 @@ class StreamChecker:
         work_order, chat, seq = fields
         label = f"{ide_actor} got {event} seq {seq} of work order {work_order}"
         ide = self._ides.get(ide_actor)
-        if ide is None or chat not in ide.chats:
+        maybe_on = ide is not None and chat not in ide.chats and chat in ide.opening
+        if ide is None or (chat not in ide.chats and not maybe_on):
             owner = self._chat_owner.get(chat)
             if ide is not None and owner is not None and owner != ide.user:
                 self._violate("isolation/other-user",
@@ -194,6 +212,9 @@ class StreamChecker:
             self._violate("delivery/registration",
                           f"{label} with registrationId {payload.get('registrationId')}, "
                           f"streamed by {stream.registration}")
+        if maybe_on and ide_actor not in stream.expect:
+            self._received_loose(stream, ide_actor, seq, event, label)
+            return
         expected = stream.expect.get(ide_actor)
         if expected is None or seq < expected:
             self._violate("delivery/duplicate", f"{label}, expected seq {expected}")
@@ -210,6 +231,19 @@ class StreamChecker:
             stream.done.add(ide_actor)
             if stream.done >= set(stream.expect):
                 self._close(stream)
+
+    def _received_loose(self, stream: _Stream, ide_actor: str, seq: int, event: str,
+                        label: str) -> None:
+        """A receipt of an IDE indexed by an open not yet acked: owed nothing, but each
+        event once and in order from the first one it gets."""
+        expected = stream.loose.get(ide_actor, seq)
+        if seq < expected:
+            self._violate("delivery/duplicate", f"{label}, expected seq {expected}")
+        elif seq > expected:
+            self._violate("delivery/order",
+                          f"{label}, expected seq {expected} (missing {seq - expected})")
+        stream.loose[ide_actor] = max(expected, seq + 1)
+        self.delivered[event] += 1
 
     def _settle(self, key: tuple[str, int], received_at: float | None, event: str | None) -> None:
         entry = self._inflight.get(key)

@@ -52,7 +52,8 @@ class Answer(enum.Enum):
 class RelayContext:
     """Shared state of one relay.
 
-    ``registration_lock`` serialises a registration's connects and disconnects;
+    ``registration_lock`` serialises a registration's connects and disconnects, and each
+    lock write with its copy in the live drone session (``cache_lock``);
     ``lock_request_lock`` its lock requests (section 4: one at a time, each settled by the
     drone before the next reads the lock). ``pending_locks`` maps the registrations whose
     lock request is waiting for the drone's ack to the chat session asking.

@@ -6,8 +6,10 @@ time. python-socketio starts each event's task in arrival order (engine.io decod
 socket's packets in order and ``asyncio`` runs new tasks' first steps in creation order), so
 the jobs enter the inbox in arrival order; the worker then forwards each one completely
 before it starts the next. Stream events never touch the database: the lock they are checked
-against is the copy cached on the ``DroneSession`` (set on connect, lock, release, recovery),
-and so are the work orders the relay knows for it (``DroneSession.work_orders``).
+against is the copy cached on the ``DroneSession`` (set on connect, lock, release, recovery,
+each under the registration lock with its database read or write, so that a drone connecting
+meanwhile never caches a lock older than the one written), and so are the work orders the
+relay knows for it (``DroneSession.work_orders``).
 
 Variants (``harness.relay.variants``): ``unknown-work-order-refused`` answers a stream event
 of a work order the relay did not create for this drone and chat session with
@@ -152,9 +154,10 @@ class DroneHandlers:
     async def _recover(self, drone: DroneSession, data: Any) -> dict[str, object]:
         parse_crash_recovery(data)
         ctx = self._ctx
-        registration = await ctx.store.registration(drone.registration_id)
-        chat_id = registration.locked_by if registration is not None else None
-        drone.locked_by = chat_id
+        async with ctx.registration_lock(drone.registration_id):  # no lock write between
+            registration = await ctx.store.registration(drone.registration_id)
+            chat_id = registration.locked_by if registration is not None else None
+            drone.locked_by = chat_id
         if chat_id is None:
             if ctx.variant(Variant.RECOVERED_NULL):
                 await ctx.notify(ctx.registry.code_sessions_by_user(drone.user_id),

@@ -175,11 +175,15 @@ class IdeHandlers:
                     ctx.settings.drone_ack_timeout)
                 if answer is not Answer.ACCEPTED:
                     raise _refusal(answer, event, "the lock")
-                if not await ctx.store.take_lock(registration.id, chat.id):
-                    raise Refused(ErrorCode.DRONE_OFFLINE,
-                                  f"{event}: drone {registration.id} went offline while "
-                                  "locking")
-                ctx.cache_lock(registration.id, chat.id)
+                # Under the registration lock, as a connect reads the lock into its new
+                # session: a drone reconnecting meanwhile either sees the lock or is the
+                # session cached here, never a stale copy (its stream refused not-locked).
+                async with ctx.registration_lock(registration.id):
+                    if not await ctx.store.take_lock(registration.id, chat.id):
+                        raise Refused(ErrorCode.DRONE_OFFLINE,
+                                      f"{event}: drone {registration.id} went offline "
+                                      "while locking")
+                    ctx.cache_lock(registration.id, chat.id)
             finally:
                 ctx.pending_locks.pop(registration.id, None)
         logger.info("drone %s locked by chat session %s", registration.id, chat.id)
@@ -200,11 +204,12 @@ class IdeHandlers:
                              f"{registration.id}")
         if registration.locked_by != chat.id:
             raise not_locked
-        drone = ctx.registry.drone_by_registration(registration.id)
-        status = DroneStatus.ONLINE if drone is not None else DroneStatus.OFFLINE
-        if not await ctx.store.release_lock(registration.id, chat.id, status):
-            raise not_locked
-        ctx.cache_lock(registration.id, None, only_if=chat.id)
+        async with ctx.registration_lock(registration.id):  # see request_session_lock
+            drone = ctx.registry.drone_by_registration(registration.id)
+            status = DroneStatus.ONLINE if drone is not None else DroneStatus.OFFLINE
+            if not await ctx.store.release_lock(registration.id, chat.id, status):
+                raise not_locked
+            ctx.cache_lock(registration.id, None, only_if=chat.id)
         if drone is not None:
             await ctx.sio.emit(Event.RELEASE_SESSION_LOCK, {"chatSessionId": chat.id},
                                to=drone.sid, callback=_ignore_ack)

@@ -7,6 +7,11 @@ leaves the registration, its lock and its work orders to the new socket. Only a 
 disconnect (the socket still owned the registration) sets it offline, clears the lock and
 aborts unfinished work orders.
 
+"Newest" is the order the connects came in, not the order their authentication finished: a
+drone connect that a newer one of the same registration overtook, or whose client closed it
+while the relay was still authenticating it (a client that timed out and connected again),
+is dropped, never registered; under load that older socket would replace the live one.
+
 A refused connection's ``connect_error`` carries the reason code (section 3) in the words of
 the relay's ``Dialect`` (``other-messages`` changes them). An *event* named ``connect`` or
 ``disconnect`` from a connected socket is not a connection: it is answered like any unknown
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from typing import Any
 
@@ -44,6 +50,7 @@ class Lifecycle:
     def __init__(self, ctx: RelayContext) -> None:
         self._ctx = ctx
         self._closing: set[asyncio.Task[None]] = set()
+        self._arrivals = itertools.count(1)
 
     def register(self) -> None:
         """Install the handlers on the server."""
@@ -59,6 +66,7 @@ class Lifecycle:
             # A connected client emitted an event named "connect": not a connection.
             logger.debug("ignored a 'connect' event from connected socket %s", sid)
             return self._ctx.unanswered("connect: not an event a client may send")
+        arrival = next(self._arrivals)  # before any await: the order connects came in
         auth = args[1] if len(args) > 1 else None
         try:
             identity = await authenticate(self._ctx.store, auth)
@@ -67,12 +75,14 @@ class Lifecycle:
                 logger.info("code session %s connected (user %s)", sid, identity.user_id)
                 return True
             await self._connect_drone(sid, identity.registration.id,
-                                      identity.registration.user_id)
+                                      identity.registration.user_id, arrival)
             return True
         except AuthRefused as exc:
             logger.info("refused connection %s: %s (%s)", sid, exc.code, exc.message)
             raise SocketRefused(*self._ctx.dialect.connect_refusal(exc.code,
                                                                    exc.message)) from None
+        except SocketRefused:
+            raise  # a connection dropped on purpose (its client has gone)
         except Exception:
             logger.exception("connect of %s failed", sid)
             await self._forget(sid)  # a refused socket gets no disconnect event
@@ -80,12 +90,20 @@ class Lifecycle:
             raise SocketRefused(*self._ctx.dialect.connect_refusal(ErrorCode.INTERNAL,
                                                                    message)) from None
 
-    async def _connect_drone(self, sid: str, registration_id: str, user_id: str) -> None:
+    async def _connect_drone(self, sid: str, registration_id: str, user_id: str,
+                             arrival: int) -> None:
         ctx = self._ctx
         async with ctx.registration_lock(registration_id):
+            live = ctx.registry.drone_by_registration(registration_id)
+            if self._transport_gone(sid) or (live is not None and live.arrival > arrival):
+                # The client gave up while we authenticated (an overloaded relay) and has
+                # connected again: this older socket must not replace the newer one.
+                logger.info("drone %s: connect of %s dropped, a newer one came in or its "
+                            "client has gone", registration_id, sid)
+                raise SocketRefused("a newer connection of this drone came in")
             doc = await ctx.store.mark_drone_online(registration_id)
             session = DroneSession(sid, user_id, registration_id,
-                                   locked_by=doc.locked_by if doc else None)
+                                   locked_by=doc.locked_by if doc else None, arrival=arrival)
             session.inbox = Inbox(sid)
             older = ctx.registry.add_drone(session)
             if older is not None:
@@ -98,6 +116,13 @@ class Lifecycle:
             # Outside the registration lock: the older socket's disconnect takes it.
             await ctx.sio.disconnect(older.sid)
         await ctx.drone_status(user_id, registration_id, status)
+
+    def _transport_gone(self, sid: str) -> bool:
+        """True when the engine.io socket under ``sid`` has closed (python-socketio then
+        never reports its disconnect: it closed before the connect completed)."""
+        eio_sid = self._ctx.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
+        socket = self._ctx.sio.eio.sockets.get(eio_sid) if eio_sid is not None else None
+        return socket is None or bool(socket.closed or socket.closing)
 
     async def _forget(self, sid: str) -> None:
         session = self._ctx.registry.remove(sid)

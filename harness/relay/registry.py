@@ -56,6 +56,7 @@ class DroneSession:
     work_orders: dict[str, str] = field(default_factory=dict, repr=False)
     closed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     inbox: Inbox | None = field(default=None, repr=False)
+    arrival: int = 0  # the order its connect came in (the newest connection wins)
 
 
 Session = CodeSession | DroneSession

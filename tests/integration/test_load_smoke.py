@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from harness.env import LocalEnvironment
 from harness.load import LoadConfig, run_load, seed_world
 from harness.load.html import render_html
 from harness.load.thresholds import parse_threshold
+from harness.relay import Relay
+from harness.settings import RelaySettings
 from seed import cleanup
 from seed.world import World
 
@@ -69,6 +72,43 @@ async def test_load_run_with_chaos_stays_consistent(relay_env: LocalEnvironment,
     assert agg.crashes > 0
     assert agg.total_delivered > 0
     assert result.worker_failures == []
+
+
+async def test_an_open_acked_too_late_is_no_isolation_violation(
+        relay_env: LocalEnvironment, relay_mongo: AsyncMongoClient[Any]) -> None:
+    """An overloaded relay acks an IDE's openChatSession after the client's ack timeout,
+    having indexed it all the same. The IDE then gets its chat session's stream: not
+    foreign (the driver opens again, and the checker knows an unacked open may have
+    counted), and still owed once the open is acked."""
+    database = f"load_open_{uuid.uuid4().hex[:12]}"
+    db = relay_mongo[database]
+    config = LoadConfig(drones=1, drones_per_user=1, workers=1, ramp_up=0.0, duration=3.0,
+                        events_per_prompt=4, interval=0.5, ack_timeout=1.0)
+    world = await seed_world(db, config)
+    relay = Relay(RelaySettings(port=0, mongo_uri=relay_env.mongo_uri, database=database,
+                                log_level="WARNING"))
+    chat_session = relay.store.chat_session
+    delayed = False
+
+    async def slow_first_read(chat_session_id: str) -> Any:
+        nonlocal delayed
+        if not delayed:  # the first open: answered after the client gave up (1.0 s),
+            delayed = True  # and before its retry (after a 0.5 s back-off)
+            await asyncio.sleep(config.ack_timeout + 0.25)
+        return await chat_session(chat_session_id)
+
+    relay.store.chat_session = slow_first_read  # type: ignore[method-assign]
+    await relay.start()
+    try:
+        result = await run_load(config, relay.url, world)
+    finally:
+        await relay.stop()
+        await relay_mongo.drop_database(database)
+    agg = result.aggregate
+    assert result.worker_failures == []
+    assert agg.errors.get("ack-timeout:openChatSession") == 1, agg.errors
+    assert agg.violations == {}, agg.samples
+    assert agg.work_orders > 0 and agg.delivered["workOrderComplete"] == agg.work_orders
 
 
 async def _cli(*args: str) -> tuple[int, str, str]:

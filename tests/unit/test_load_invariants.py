@@ -114,6 +114,29 @@ def test_event_of_a_chat_session_not_opened(checker: StreamChecker) -> None:
     assert checker.violations == {"isolation/scope": 1}
 
 
+def test_an_ide_whose_open_is_not_acked_may_receive_but_is_owed_nothing(
+        checker: StreamChecker) -> None:
+    # The open's ack timed out, yet the relay indexed the IDE (an overloaded relay).
+    checker.ide_opening("ide-1", "u1", CHAT)
+    feed(checker, sent(0), sent(1), sent(2), got(0), got(1, ide="ide-1"), got(1),
+         got(2, ide="ide-1"), got(2))
+    checker.finish()
+    assert checker.violations == {}
+    feed(checker, sent(0, wo=WO2), sent(1, wo=WO2), got(0, wo=WO2), got(1, wo=WO2))
+    checker.finish()  # ide-1 got none of WO2: it was owed none
+    assert checker.violations == {}
+
+
+def test_an_ide_whose_open_is_not_acked_is_still_held_to_order(
+        checker: StreamChecker) -> None:
+    checker.ide_opening("ide-1", "u1", CHAT)
+    feed(checker, sent(0), sent(1), sent(2), got(1, ide="ide-1"), got(1, ide="ide-1"),
+         got(0, ide="ide-1"))
+    assert checker.violations == {"delivery/duplicate": 2}
+    feed(checker, got(0, chat=OTHER_CHAT, ide="ide-1"))  # not the chat it is opening
+    assert checker.violations["isolation/scope"] == 1
+
+
 def test_event_of_another_users_chat_session(checker: StreamChecker) -> None:
     feed(checker, got(0, chat=FOREIGN_CHAT))
     assert checker.violations == {"isolation/other-user": 1}
