@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from harness.bench.history import save_history
+from harness.bench.pack import measure_pack, pack_markdown
 from harness.bench.recorder import measure_recorder, recorder_markdown
 from harness.bench.suite import BenchOptions, markdown_table, run_bench
 from harness.commands.options import log_level_option
@@ -37,16 +39,19 @@ _PACK = Path("scenarios")
 @click.option("--scenarios", "scenarios", type=click.Path(path_type=Path), default=None,
               help="Scenario pack to time with `harness run` [default: ./scenarios if any].")
 @click.option("--no-scenarios", is_flag=True, help="Do not time the scenario pack.")
-@click.option("--only", type=click.Choice(["all", "recorder"]), default="all",
+@click.option("--only", type=click.Choice(["all", "recorder", "pack"]), default="all",
               show_default=True,
-              help="recorder: only the latency `harness record` adds (direct vs recorded).")
+              help="recorder: only the latency `harness record` adds (direct vs recorded); "
+                   "pack: only the scenario pack's wall time at -j 1, 2 and 4.")
+@click.option("--repeats", type=int, default=3, show_default=True,
+              help="With --only pack: runs per job count (the median is the figure).")
 @click.option("--round-trips", type=int, default=2000, show_default=True,
               help="With --only recorder: ack round trips per side.")
 @log_level_option
 def bench_command(out_path: Path | None, markdown_path: Path | None, drones: int,
                   workers: int | None, duration: float, rounds: int, events_per_prompt: int,
                   scenarios: Path | None, no_scenarios: bool, only: str, round_trips: int,
-                  log_level: str) -> None:
+                  repeats: int, log_level: str) -> None:
     """Measure the relay against a minimal forwarder, side by side, and the harness overhead
     (``--only recorder``: the latency ``harness record`` adds)."""
     if rounds < 1:
@@ -58,18 +63,32 @@ def bench_command(out_path: Path | None, markdown_path: Path | None, drones: int
                                      param_hint="--round-trips")
         found = asyncio.run(measure_recorder(lambda text: click.echo(text, err=True),
                                              round_trips=round_trips, rounds=2 * rounds))
-        _write(found, recorder_markdown(found), out_path, markdown_path)
+        _write(found, recorder_markdown(found), out_path, markdown_path, "recorder")
+        return
+    if only == "pack":
+        if repeats < 1:
+            raise click.BadParameter(f"must be >= 1, got {repeats}", param_hint="--repeats")
+        pack_path = scenarios or _PACK
+        if not pack_path.exists():
+            raise click.BadParameter(f"{pack_path}: no such scenario pack",
+                                     param_hint="--scenarios")
+        timed = asyncio.run(measure_pack(pack_path, lambda text: click.echo(text, err=True),
+                                         repeats=repeats))
+        _write(timed, pack_markdown(timed), out_path, markdown_path, "pack")
         return
     config = LoadConfig(drones=drones, workers=workers or default_workers(), ramp_up=1.0,
                         duration=duration, events_per_prompt=events_per_prompt)
     pack = None if no_scenarios else (scenarios or (_PACK if _PACK.is_dir() else None))
     options = BenchOptions(load=config, rounds=rounds, scenarios=pack)
     results = asyncio.run(run_bench(options, lambda text: click.echo(text, err=True)))
-    _write(results, markdown_table(results), out_path, markdown_path)
+    _write(results, markdown_table(results), out_path, markdown_path, "bench")
 
 
 def _write(results: dict[str, Any], table: str, out_path: Path | None,
-           markdown_path: Path | None) -> None:
+           markdown_path: Path | None, kind: str) -> None:
+    history = save_history(results, kind)
+    if history is not None:
+        click.echo(f"history: {history}", err=True)
     if out_path is not None:
         out_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         click.echo(f"JSON results: {out_path}", err=True)

@@ -59,3 +59,31 @@ def test_recorder_table_has_both_sides_and_the_difference() -> None:
     assert "| median | 0.800 | 1.300 | 0.500 |" in lines
     assert "| p99 | 2.100 | 5.000 | 2.900 |" in lines
     assert lines[-1].startswith("Machine: Some CPU, 2 cores")
+
+
+def test_the_pack_table_gives_each_job_counts_median_and_speedup() -> None:
+    from harness.bench.pack import pack_markdown
+
+    table = pack_markdown({
+        "path": "scenarios", "repeats": 3,
+        "jobs": [{"jobs": 1, "wallSeconds": [30.0, 31.5, 29.0], "medianSeconds": 30.0,
+                  "speedup": 1.0, "failedRuns": 0},
+                 {"jobs": 4, "wallSeconds": [12.0, 11.0, 13.5], "medianSeconds": 12.0,
+                  "speedup": 2.5, "failedRuns": 1}],
+        "machine": {"cpu": "Some CPU", "cores": 2}})
+    assert "| 1 | 30.0 s | 30.0, 31.5, 29.0 | 1.00 x | 0 |" in table
+    assert "| 4 | 12.0 s | 12.0, 11.0, 13.5 | 2.50 x | 1 |" in table
+    assert "Machine: Some CPU, 2 cores." in table
+
+
+def test_each_bench_run_is_kept_with_its_commit(tmp_path: Any) -> None:
+    import json
+
+    from harness.bench.history import save_history
+
+    assert save_history({"x": 1}, "pack", tmp_path / "missing" / "history") is None
+    path = save_history({"x": 1}, "pack", tmp_path / "history")
+    assert path is not None and path.name.endswith(".json") and "-pack-" in path.name
+    record = json.loads(path.read_text())
+    assert record["results"] == {"x": 1} and record["kind"] == "pack"
+    assert len(record["commit"]) == 40  # the tests run in a checkout: its HEAD
