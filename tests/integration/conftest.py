@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -92,3 +93,23 @@ async def seeded_world(env: LocalEnvironment, spec: WorldSpec) -> AsyncIterator[
     finally:
         await cleanup(db, world.run_id)
         await client.close()
+
+
+@contextlib.asynccontextmanager
+async def in_process_relay(env: LocalEnvironment, mongo: AsyncMongoClient[Any], prefix: str,
+                           spec: WorldSpec, **settings: Any) -> AsyncIterator[tuple[Any, World]]:
+    """A reference relay in this process (so a test can wrap its store or close its gates)
+    on a fresh database ``<prefix>_<hex>`` of ``env``'s server, seeded with ``spec``;
+    stopped and dropped on the way out."""
+    from harness.relay import Relay
+
+    database = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    world = await build_world(mongo[database], spec)
+    relay = Relay(RelaySettings(port=0, mongo_uri=env.mongo_uri, database=database,
+                                **settings))
+    await relay.start()
+    try:
+        yield relay, world
+    finally:
+        await relay.stop()
+        await mongo.drop_database(database)

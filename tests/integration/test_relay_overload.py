@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from _raw_clients import eventually
+from conftest import in_process_relay
 from pymongo import AsyncMongoClient
 
 from harness.env import LocalEnvironment
 from harness.errors import HarnessError
 from harness.protocol import Event
 from harness.relay import Relay
-from harness.settings import RelaySettings
 from harness.sim import DroneBehaviour, MessageHistory, SimDrone, SimIDE, StreamScript
-from seed import build_world
 from seed.world import World, WorldSpec
 
 pytestmark = [pytest.mark.timeout(60)]
@@ -37,16 +35,30 @@ RACE_WINDOW = 1.0  # how long a gate holds one side for the other (a fixed relay
 async def private_relay(relay_env: LocalEnvironment,
                         relay_mongo: AsyncMongoClient[Any]) -> AsyncIterator[tuple[Relay, World]]:
     """A relay in this process on a fresh database, with one user, one drone, one chat."""
-    database = f"overload_{uuid.uuid4().hex[:12]}"
-    world = await build_world(relay_mongo[database], WorldSpec(users=1, drones_per_user=1))
-    relay = Relay(RelaySettings(port=0, mongo_uri=relay_env.mongo_uri, database=database,
-                                log_level="WARNING"))
-    await relay.start()
-    try:
-        yield relay, world
-    finally:
-        await relay.stop()
-        await relay_mongo.drop_database(database)
+    async with in_process_relay(relay_env, relay_mongo, "overload",
+                                WorldSpec(users=1, drones_per_user=1),
+                                log_level="WARNING") as started:
+        yield started
+
+
+def gate_first_authentication(relay: Relay, release: asyncio.Event) -> asyncio.Event:
+    """Hold the first connect's authentication (its registration read) until ``release``
+    is set; returns the event set once that connect is held."""
+    store = relay.store
+    held = asyncio.Event()
+    registration = store.registration
+    calls = 0
+
+    async def gated_registration(registration_id: str) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            held.set()
+            await asyncio.wait_for(release.wait(), WAIT)
+        return await registration(registration_id)
+
+    store.registration = gated_registration  # type: ignore[method-assign]
+    return held
 
 
 async def _gate(event: asyncio.Event) -> None:
@@ -139,18 +151,8 @@ async def test_a_connect_its_client_gave_up_on_does_not_replace_the_newer_one(
     "io server disconnect", and nothing reconnects it)."""
     relay, world = private_relay
     drone_doc = world.drones[0]
-    store = relay.store
-    first_auth, given_up = asyncio.Event(), asyncio.Event()
-    registration = store.registration
-    calls = 0
-
-    async def gated_registration(registration_id: str) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == 1:  # the first connect's authentication
-            first_auth.set()
-            await asyncio.wait_for(given_up.wait(), WAIT)
-        return await registration(registration_id)
+    given_up = asyncio.Event()
+    first_auth = gate_first_authentication(relay, given_up)
 
     async def closed() -> bool:
         return all(s.closed for s in relay.sio.eio.sockets.values())
@@ -158,7 +160,6 @@ async def test_a_connect_its_client_gave_up_on_does_not_replace_the_newer_one(
     async def settled() -> bool:
         return not relay.sio.manager.pending_connect.get("/")
 
-    store.registration = gated_registration  # type: ignore[method-assign]
     history = MessageHistory()
     drone = SimDrone("drone", relay.url, registration_id=drone_doc.id, token=drone_doc.token,
                      history=history, user_id=world.users[0].id)
@@ -187,20 +188,8 @@ async def test_a_connect_overtaken_by_a_newer_one_does_not_replace_it(
     whatever order their authentications finish in, and the older one is refused."""
     relay, world = private_relay
     drone_doc = world.drones[0]
-    store = relay.store
-    first_auth, second_in = asyncio.Event(), asyncio.Event()
-    registration = store.registration
-    calls = 0
-
-    async def gated_registration(registration_id: str) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            first_auth.set()
-            await asyncio.wait_for(second_in.wait(), WAIT)
-        return await registration(registration_id)
-
-    store.registration = gated_registration  # type: ignore[method-assign]
+    second_in = asyncio.Event()
+    first_auth = gate_first_authentication(relay, second_in)
     history = MessageHistory()
     older, newer = (SimDrone(name, relay.url, registration_id=drone_doc.id,
                              token=drone_doc.token, history=history,

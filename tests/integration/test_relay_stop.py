@@ -11,19 +11,17 @@ database of its own in the shared embedded server.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
+from conftest import in_process_relay
 from pymongo import AsyncMongoClient
 
 from harness.env import LocalEnvironment
 from harness.protocol import SOCKETIO_PATH, ClientType
 from harness.relay import Relay
-from harness.settings import RelaySettings
-from seed import build_world
 from seed.world import World, WorldSpec
 
 pytestmark = [pytest.mark.timeout(60)]
@@ -35,15 +33,9 @@ RECORD_SEPARATOR = "\x1e"  # between packets of one polling payload
 async def private_relay(relay_env: LocalEnvironment,
                         relay_mongo: AsyncMongoClient[Any]) -> AsyncIterator[tuple[Relay, World]]:
     """A relay in this process on a fresh database, with one seeded user."""
-    database = f"stop_{uuid.uuid4().hex[:12]}"
-    world = await build_world(relay_mongo[database], WorldSpec(users=1, drones_per_user=0))
-    relay = Relay(RelaySettings(port=0, mongo_uri=relay_env.mongo_uri, database=database))
-    await relay.start()
-    try:
-        yield relay, world
-    finally:
-        await relay.stop()
-        await relay_mongo.drop_database(database)
+    async with in_process_relay(relay_env, relay_mongo, "stop",
+                                WorldSpec(users=1, drones_per_user=0)) as started:
+        yield started
 
 
 class Poller:
