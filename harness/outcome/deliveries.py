@@ -19,7 +19,11 @@ streams in bounded memory, so it cannot hold a history; it uses ``stream_fields`
     missed     an owed send that an IDE connection it was owed never received; ``excuse``
                says why no one may hold that against the relay: ``crash`` (the tail a drone
                lost when it crashed or its connection dropped: a fault, a relay going down),
-               ``left`` (the IDE left midway: it owes a contiguous run)
+               ``goodbye`` (the tail a drone sent just before its own goodbye: socket.io's
+               server dispatches each event on the next tick and ignores one whose socket
+               was disconnected meanwhile, so events read together with the DISCONNECT are
+               dropped by any relay built on it), ``left`` (the IDE left midway: it owes a
+               contiguous run)
     lost       a send missed by someone; where the history records no ``openChatSession`` at
                all (so who was on a chat session is unknown), an owed send that no IDE received
 """
@@ -315,6 +319,8 @@ class Deliveries:
                 excuse = "left"  # an IDE that left midway owes only a contiguous run
             elif _crash_tail(send, have, self.sends):
                 excuse = "crash"
+            elif _goodbye_tail(send, have, self.sends):
+                excuse = "goodbye"
             out.append(Missed(send, conn, excuse))
         return out
 
@@ -333,6 +339,15 @@ def _crash_tail(send: Send, have: set[int], sends: list[Send]) -> bool:
     was dropped (what was in flight went down with it)."""
     conn = send.conn
     if conn is None or not conn.dropped:
+        return False
+    return not any(s.conn is conn and s.index > send.index and s.index in have for s in sends)
+
+
+def _goodbye_tail(send: Send, have: set[int], sends: list[Send]) -> bool:
+    """True when ``send`` is in the undelivered tail of a drone connection that ended with
+    the drone's own goodbye: nothing it sent later on that connection was delivered."""
+    conn = send.conn
+    if conn is None or conn.reason != "client":
         return False
     return not any(s.conn is conn and s.index > send.index and s.index in have for s in sends)
 

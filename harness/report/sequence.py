@@ -201,8 +201,11 @@ def _missed_why(misses: Sequence[Missed]) -> str:
     excuses = {m.excuse for m in misses}
     if None in excuses:
         return text
-    return text + (" (not owed: its drone crashed)" if "crash" in excuses
-                   else " (not owed: the IDE left midway)")
+    if "crash" in excuses:
+        return text + " (not owed: its drone crashed)"
+    if "goodbye" in excuses:
+        return text + " (not owed: sent just before its drone's goodbye)"
+    return text + " (not owed: the IDE left midway)"
 
 
 def _why(answer: Message | None) -> str:

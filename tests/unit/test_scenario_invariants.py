@@ -222,6 +222,30 @@ def test_a_crashed_drone_may_not_leave_a_hole() -> None:
     assert "thinking seq 1" in only(story.check(), "delivery")
 
 
+def test_a_drone_that_says_goodbye_owes_an_in_order_prefix_without_holes() -> None:
+    # socket.io's server (Node) dispatches each event on the next tick and ignores one whose
+    # socket disconnected meanwhile: the events read together with the DISCONNECT are lost
+    # by any relay built on it. The tail may go; a hole may not; a server-side end excuses
+    # nothing.
+    story = base()
+    payloads = [story.emit("d0", "D1", seq) for seq in range(4)]
+    story.receive("ide", "I1", payloads[0])
+    story.receive("ide", "I1", payloads[1])
+    story.disconnect("d0", "D1", "drone", reason="client")
+    assert story.check() == []
+    holed = base()
+    payloads = [holed.emit("d0", "D1", seq) for seq in range(3)]
+    holed.receive("ide", "I1", payloads[0])
+    holed.receive("ide", "I1", payloads[2])
+    holed.disconnect("d0", "D1", "drone", reason="client")
+    assert "thinking seq 1" in only(holed.check(), "delivery")
+    replaced = base()
+    payloads = [replaced.emit("d0", "D1", seq) for seq in range(2)]
+    replaced.receive("ide", "I1", payloads[0])
+    replaced.disconnect("d0", "D1", "drone", reason="server")
+    assert "thinking seq 1" in only(replaced.check(), "delivery")
+
+
 def test_an_ide_that_leaves_midway_owes_a_contiguous_run() -> None:
     story = base()
     payloads = [story.emit("d0", "D1", seq) for seq in range(4)]
