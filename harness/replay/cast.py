@@ -16,17 +16,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from harness.protocol import Event
+from harness.protocol import IDE_EVENTS, Event, is_object_id
 from harness.replay.recording import Client, Recording
 from harness.sim.history import Message
 
-__all__ = ["Actor", "Cast", "build_cast", "walk_strings"]
+__all__ = ["Actor", "Cast", "build_cast", "error_code", "walk_strings"]
 
-OBJECT_ID: Final = re.compile(r"^[0-9a-fA-F]{24}$")
 WRONG_TOKEN: Final = "not-the-recorded-token"
 UNKNOWN_ID: Final = "ffffffffffffffffffffffff"
-_IDE_REQUESTS: Final = (Event.OPEN_CHAT_SESSION, Event.REQUEST_SESSION_LOCK,
-                        Event.RELEASE_SESSION_LOCK, Event.SUBMIT_PROMPT)
 
 
 @dataclass
@@ -99,11 +96,15 @@ def _ok(answer: Message | None) -> bool | None:
     return bool(ack.get("ok")) if isinstance(ack, dict) else None
 
 
+def error_code(body: Any) -> str | None:
+    """The ``error`` of an ack or an HTTP body, if it is a refusal."""
+    return str(body.get("error")) if isinstance(body, dict) and body.get("error") else None
+
+
 def _error(answer: Message | None) -> str | None:
     if answer is None:
         return None
-    body = answer.payload if answer.kind == "http" else answer.ack
-    return str(body.get("error")) if isinstance(body, dict) and body.get("error") else None
+    return error_code(answer.payload if answer.kind == "http" else answer.ack)
 
 
 class _Builder:
@@ -146,7 +147,7 @@ class _Builder:
                 continue
             client = self.clients.get(message.actor)
             if message.kind == "ide" and client and client.connects \
-                    and message.event in _IDE_REQUESTS:
+                    and message.event in IDE_EVENTS:
                 yield (self.user(client.identity), message.event, message.payload,
                        self.acks.get(message.seq))
             elif message.kind == "http":
@@ -165,7 +166,7 @@ class _Builder:
         work_orders = {text for message in self.recording.messages
                        for value in (message.payload, message.ack)
                        for key, text in walk_strings(value)
-                       if key == "workOrderId" and OBJECT_ID.match(text)}
+                       if key == "workOrderId" and is_object_id(text)}
         actors, of_client, http_of_user = _actors(self)
         return Cast(self.users, actors, of_client, http_of_user, self.refs, work_orders,
                     self.acks)
@@ -223,7 +224,7 @@ class _Builder:
     def _projects_and_users(self) -> None:
         for user in self.users:
             if user.identity is not None and user.identity.startswith("user:") \
-                    and OBJECT_ID.match(user.identity.removeprefix("user:")):
+                    and is_object_id(user.identity.removeprefix("user:")):
                 self.refs.setdefault(user.identity.removeprefix("user:"),
                                      f"users[{user.index}].id")  # a harness run's trace
         for message in self.recording.messages:
@@ -232,11 +233,11 @@ class _Builder:
                 continue
             chat = self.refs.get(str(payload.get("chatSessionId")))
             project = payload.get("projectId")
-            if chat and isinstance(project, str) and OBJECT_ID.match(project):
+            if chat and isinstance(project, str) and is_object_id(project):
                 self.refs.setdefault(project, chat.removesuffix(".id") + ".project_id")
             drone = self.refs.get(str(payload.get("_id") or payload.get("id")))
             owner = payload.get("user") or payload.get("userId")
-            if drone and isinstance(owner, str) and OBJECT_ID.match(owner):
+            if drone and isinstance(owner, str) and is_object_id(owner):
                 self.refs.setdefault(owner, drone.split(".")[0] + ".id")
 
 
@@ -244,9 +245,9 @@ def _ids(subject: Any, key: str) -> list[str]:
     """The ids under ``key`` in a payload, or (an HTTP call's ``"VERB /path"``) in the path."""
     if isinstance(subject, str):
         return [part for part in re.split(r"[/?&=\s]", subject)
-                if OBJECT_ID.match(part)] if key == "registrationId" else []
+                if is_object_id(part)] if key == "registrationId" else []
     value = subject.get(key) if isinstance(subject, dict) else None
-    return [value] if isinstance(value, str) and OBJECT_ID.match(value) else []
+    return [value] if isinstance(value, str) and is_object_id(value) else []
 
 
 def _actors(builder: _Builder) -> tuple[dict[str, Actor], dict[str, str], dict[int, str]]:

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from harness.errors import TraceError
+from harness.protocol import ErrorCode
 from harness.report.trace import Trace
 from harness.sim.history import Message
 
 __all__ = ["Client", "Recording", "read_recording", "refusal_code"]
 
 SOCKET_KINDS: Final = ("ide", "drone")
-REFUSALS: Final = ("auth-invalid", "auth-unknown", "auth-denied")
+REFUSALS: Final = (ErrorCode.AUTH_INVALID, ErrorCode.AUTH_UNKNOWN, ErrorCode.AUTH_DENIED)
 _REFUSAL = re.compile("|".join(REFUSALS))
 
 

@@ -18,18 +18,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from harness.protocol import Event
-from harness.replay.cast import OBJECT_ID, Cast
+from harness.protocol import FORWARDED_DRONE_EVENTS, Event, is_object_id
+from harness.replay.cast import Cast, error_code
 from harness.replay.recording import Recording, refusal_code
+from harness.scenario.matchers import is_rfc3339
 from harness.sim.history import Message
 
 __all__ = ["Line", "ReplayOptions", "replay_steps"]
 
-STREAM: Final = (Event.THINKING, Event.RESPONSE, Event.TOOL_CALL, Event.WORK_ORDER_COMPLETE)
+STREAM: Final = FORWARDED_DRONE_EVENTS
 REQUESTS: Final = {Event.REQUEST_SESSION_LOCK: "on_lock", Event.RELEASE_SESSION_LOCK:
                    "on_release", Event.SUBMIT_PROMPT: "on_prompt",
                    Event.REQUEST_TERMINATION: "on_termination"}
-_RFC3339: Final = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 _CUT: Final = re.compile(r"…\(\+\d+ chars\)$|^sha256:[0-9a-f]{8,}$")
 _SLOW: Final = 3.0  # an answer slower than this waits for a relay timeout
 
@@ -90,7 +90,7 @@ class _Steps:
             return {k: self.sent_value(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.sent_value(v) for v in value]
-        if isinstance(value, str) and OBJECT_ID.match(value):
+        if isinstance(value, str) and is_object_id(value):
             if value in self.captures:
                 return f"${{capture.{self.captures[value]}}}"
             return self.ref(value) or value
@@ -105,14 +105,14 @@ class _Steps:
             return [self.expected(v) for v in value]
         if not isinstance(value, str):
             return value
-        if OBJECT_ID.match(value):
+        if is_object_id(value):
             if value in self.captures:
                 return f"${{capture.{self.captures[value]}}}"
             if value in self.cast.work_orders:
                 name = self.captures[value] = f"wo{len(self.captures) + 1}"
                 return {"$type": "objectid", "$capture": name}
             return self.ref(value) or {"$type": "objectid"}
-        if _RFC3339.match(value):
+        if is_rfc3339(value):
             return {"$rfc3339": True}
         if _CUT.search(value) or key in ("sid", "socketId", "hostname", "email",
                                          "displayName"):
@@ -225,7 +225,7 @@ class _Steps:
                          "recorded")
         else:
             step["ack"] = self.expected(answer.ack)
-            timeout = _timeout(answer.t - message.t, _error_of(answer.ack))
+            timeout = _timeout(answer.t - message.t, error_code(answer.ack))
             if timeout is not None:
                 step["timeout"] = timeout
         if message.event in STREAM and self._refused_stream(message):
@@ -301,7 +301,7 @@ class _Steps:
             if answer.payload not in (None, ""):
                 expect["body"] = self.expected(answer.payload)
             step["expect"] = expect
-            timeout = _timeout(answer.t - message.t, _error_of(answer.payload))
+            timeout = _timeout(answer.t - message.t, error_code(answer.payload))
             if timeout is not None:
                 step["timeout"] = timeout
         self.add({"http": step})
@@ -312,10 +312,6 @@ def _order_key(message: Message) -> str:
     if message.event in STREAM:
         return f"stream:{payload.get('workOrderId')}"
     return message.event
-
-
-def _error_of(body: Any) -> str | None:
-    return str(body.get("error")) if isinstance(body, dict) and body.get("error") else None
 
 
 def _timeout(took: float, error: str | None) -> str | int | None:

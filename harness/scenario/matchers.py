@@ -224,7 +224,7 @@ def _operator(op: str, arg: Any, actual: Any, path: str,
                 return []
         return [Mismatch(path, "one of " + " | ".join(short(a, 40) for a in arg), actual)]
     if op == "$rfc3339":
-        if isinstance(actual, str) and _is_rfc3339(actual):
+        if isinstance(actual, str) and is_rfc3339(actual):
             return []
         return [Mismatch(path, "an RFC 3339 date-time (e.g. 2025-01-01T10:00:00Z)", actual)]
     if op == "$with_id":
@@ -272,7 +272,8 @@ def _subset_list(expected: list[Any], actual: Any, path: str,
     return out
 
 
-def _is_rfc3339(text: str) -> bool:
+def is_rfc3339(text: str) -> bool:
+    """True for an RFC 3339 date-time with an offset and a real calendar date."""
     if not _RFC3339.fullmatch(text):
         return False
     try:  # the pattern admits 31 February; the calendar does not (leap seconds aside)
