@@ -18,14 +18,16 @@ from typing import Any
 
 from harness.bench.machine import describe_machine
 
-__all__ = ["measure_pack", "pack_markdown"]
+__all__ = ["measure_pack", "pack_markdown", "time_pack"]
 
 
-async def _one(path: Path, jobs: int) -> tuple[float, int]:
+async def time_pack(path: Path, jobs: int | None = None) -> tuple[float, int]:
+    """``harness run PATH [-j JOBS]`` as a user runs it: (wall seconds, exit status)."""
     started = time.perf_counter()
+    more = [] if jobs is None else ["-j", str(jobs)]
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "from harness.cli import main; main()", "run", str(path),
-        "-j", str(jobs), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        sys.executable, "-c", "from harness.cli import main; main()", "run", str(path), *more,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     status = await process.wait()
     return time.perf_counter() - started, status
 
@@ -38,7 +40,7 @@ async def measure_pack(path: Path, say: Callable[[str], None], *,
     for round_ in range(1, repeats + 1):
         for count in jobs:
             say(f"pack {path} -j {count} (round {round_} of {repeats})")
-            seconds, status = await _one(path, count)
+            seconds, status = await time_pack(path, count)
             times[count].append(seconds)
             failures[count] += status != 0
     medians = {j: statistics.median(t) for j, t in times.items()}

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import statistics
 import sys
@@ -23,6 +22,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from harness.bench.machine import describe_machine
+from harness.bench.pack import time_pack
 from harness.env.local import LocalEnvironment
 from harness.env.processes import ManagedProcess
 from harness.load.config import LoadConfig
@@ -79,13 +79,8 @@ async def _seeding(db: Any, spec: WorldSpec) -> dict[str, float]:
 
 
 async def _scenario_pack(path: Path) -> dict[str, Any]:
-    started = time.perf_counter()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "from harness.cli import main; main()", "run", str(path),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-    status = await process.wait()
-    return {"path": str(path), "wallSeconds": round(time.perf_counter() - started, 3),
-            "exitStatus": status}
+    seconds, status = await time_pack(path)
+    return {"path": str(path), "wallSeconds": round(seconds, 3), "exitStatus": status}
 
 
 async def run_bench(options: BenchOptions, say: Callable[[str], None]) -> dict[str, Any]:
