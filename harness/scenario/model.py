@@ -7,7 +7,7 @@ handler resolves them against the seeded world and the captures of earlier steps
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -121,7 +121,17 @@ class Scenario:
                 return actor
         raise KeyError(name)
 
+    def all_steps(self) -> Iterator[Step]:
+        """Every step, the children of groups and step groups included, in written order."""
+        return _walk(self.steps)
+
     @property
     def negative(self) -> bool:
         """True when the scenario expects invariant violations."""
         return bool(self.expect_violations)
+
+
+def _walk(steps: Sequence[Step]) -> Iterator[Step]:
+    for step in steps:
+        yield step
+        yield from _walk(step.children)

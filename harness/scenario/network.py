@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from harness.errors import EnvError
 from harness.faults import DIRECTIONS, Direction, FaultProxy, Partition
-from harness.scenario.model import Scenario, Step
+from harness.scenario.model import Scenario
 
 FAULT_KIND = "fault"
 _LOOPBACK = "127.0.0.1"
@@ -27,10 +27,7 @@ _LOOPBACK = "127.0.0.1"
 
 def uses_faults(scenario: Scenario) -> bool:
     """True when a step of ``scenario`` (groups and step groups included) is a fault step."""
-    def found(steps: tuple[Step, ...]) -> bool:
-        return any(s.kind == FAULT_KIND or found(s.children) for s in steps)
-
-    return found(scenario.steps)
+    return any(step.kind == FAULT_KIND for step in scenario.all_steps())
 
 
 def proxy_seed(scenario: Scenario, actor: str) -> int:

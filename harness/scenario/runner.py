@@ -167,13 +167,10 @@ async def open_run(scenario: Scenario, env: Environment, result: ScenarioResult,
 def _unsupported(scenario: Scenario, env: Environment) -> str | None:
     """Why ``env`` cannot run ``scenario`` at all (it asserts a choice of the reference relay,
     or restarts the relay), else None."""
-    def restarts(steps: tuple[Step, ...]) -> bool:
-        return any(s.kind == "restart_relay" or restarts(s.children) for s in steps)
-
     if scenario.reference_only and not env.reference_relay:
         return f"skipped: reference relay only ({scenario.reference_only}); the relay under " \
                f"test is not the reference relay with its own choices ({env.describe()})"
-    if env.supports_restart or not restarts(scenario.steps):
+    if env.supports_restart or not any(s.kind == "restart_relay" for s in scenario.all_steps()):
         return None
     return f"skipped: the scenario restarts the relay, which this environment cannot do " \
            f"({env.describe()})"

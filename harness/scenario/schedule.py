@@ -19,14 +19,14 @@ import asyncio
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from harness.env.base import Environment
 from harness.errors import ConfigError
 from harness.outcome.results import ScenarioResult
 from harness.scenario.kinds.base import UNSET
-from harness.scenario.model import Scenario, Step
+from harness.scenario.model import Scenario
 from harness.scenario.runner import run_scenario
 
 __all__ = ["default_jobs", "exclusive_reason", "parse_shard", "run_scenarios", "shard_of"]
@@ -43,17 +43,11 @@ def default_jobs() -> int:
     return max(1, min(8, 2 * (os.cpu_count() or 1)))
 
 
-def _steps(steps: Sequence[Step]) -> Iterator[Step]:
-    for step in steps:
-        yield step
-        yield from _steps(step.children)
-
-
 def exclusive_reason(scenario: Scenario) -> str | None:
     """Why ``scenario`` cannot share the relay with others, or None when it can."""
     if scenario.exclusive:
         return scenario.exclusive
-    for step in _steps(scenario.steps):
+    for step in scenario.all_steps():
         if step.kind == "restart_relay":
             return f"it restarts the relay (line {step.source.line})"
         spec = step.args.sessions if step.kind == "wait_until" else (

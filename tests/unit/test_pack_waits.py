@@ -3,25 +3,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 from harness.scenario import load_paths
-from harness.scenario.model import Step
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
-
-
-def _kinds(steps: tuple[Step, ...]) -> Iterator[Step]:
-    for step in steps:
-        yield step
-        yield from _kinds(step.children)
 
 
 def test_no_scenario_of_the_pack_pauses() -> None:
     pausing = sorted({f"{scenario.source.file.name}:{step.source.line}"
                       for scenario in load_paths([SCENARIOS])
-                      for step in _kinds(scenario.steps) if step.kind == "pause"})
+                      for step in scenario.all_steps() if step.kind == "pause"})
     assert pausing == []
 
 
@@ -30,5 +22,5 @@ def test_the_check_finds_a_pause(tmp_path: Path) -> None:
         "name: p\nactors: {ide: {ide: {user: 0}}}\nsteps:\n  - connect: ide\n"
         "  - parallel:\n      - pause: 0.1\n", encoding="utf-8")
     found = [step.kind for scenario in load_paths([tmp_path])
-             for step in _kinds(scenario.steps)]
+             for step in scenario.all_steps()]
     assert found == ["connect", "parallel", "pause"]
