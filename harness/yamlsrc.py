@@ -20,16 +20,18 @@ so reading one is bounded and every refusal is one ``ScenarioError`` line naming
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, cast
 
 import yaml
+from yaml.composer import Composer
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from yaml.reader import ReaderError
+from yaml.reader import Reader, ReaderError
+from yaml.resolver import Resolver
 
 from harness.errors import ScenarioError
 
@@ -47,6 +49,8 @@ MAX_ALIAS_TEXT: Final = 1_000_000
 _MERGE_TAG: Final = "tag:yaml.org,2002:merge"
 _VALUE_TAG: Final = "tag:yaml.org,2002:value"
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
+_NON_PRINTABLE: Final = Reader.NON_PRINTABLE
+"""What PyYAML's reader refuses (libyaml's differs): such text goes to the Python loader."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,44 @@ def _check_size(file: Path, size: int) -> None:
 
 
 def _documents(file: Path, text: str) -> Iterator[Document]:
+    nodes = _fast_nodes(file, text)
+    if nodes is None:
+        nodes = _nodes(file, text)
+    budget = _Budget()
+    for node in nodes:
+        builder = _Builder(file, budget)
+        try:
+            data = builder.build(node)
+        except ConstructorError as exc:
+            mark = exc.problem_mark
+            line = mark.line + 1 if mark is not None else node.start_mark.line + 1
+            raise ScenarioError(f"{file}:{line}: {_one_line(exc.problem or 'invalid value')}") \
+                from exc
+        yield Document(file, data, builder.lines, node.start_mark.line + 1)
+
+
+def _fast_nodes(file: Path, text: str) -> list[Node] | None:
+    """The node trees composed from libyaml's events (several times faster than PyYAML's
+    own scanner and parser), or None when there is no libyaml or the text is refused: the
+    pure-Python loader then reads it again and words the error, so every message is the
+    same whichever parser found the problem."""
+    if _FastLoader is None or _NON_PRINTABLE.search(text):
+        return None
+    loader = _FastLoader(text, file)
+    try:
+        nodes: list[Node] = []
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None:
+                nodes.append(node)
+        return nodes
+    except (yaml.YAMLError, ScenarioError):
+        return None
+    finally:
+        loader.dispose()
+
+
+def _nodes(file: Path, text: str) -> list[Node]:
     nodes: list[Node] = []
     loader: _Loader | None = None
     try:
@@ -133,17 +175,7 @@ def _documents(file: Path, text: str) -> Iterator[Document]:
     finally:
         if loader is not None:
             loader.dispose()
-    budget = _Budget()
-    for node in nodes:
-        builder = _Builder(file, budget)
-        try:
-            data = builder.build(node)
-        except ConstructorError as exc:
-            mark = exc.problem_mark
-            line = mark.line + 1 if mark is not None else node.start_mark.line + 1
-            raise ScenarioError(f"{file}:{line}: {_one_line(exc.problem or 'invalid value')}") \
-                from exc
-        yield Document(file, data, builder.lines, node.start_mark.line + 1)
+    return nodes
 
 
 class _AliasNode(Node):
@@ -157,17 +189,17 @@ class _AliasNode(Node):
         self.anchor = anchor
 
 
-class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader, composing aliases as ``_AliasNode`` and bounding the depth."""
+class _Bounded(Composer):
+    """PyYAML's composer, composing aliases as ``_AliasNode`` and bounding the depth."""
 
-    def __init__(self, text: str, file: Path) -> None:
-        self._file = file
-        self._depth = 0
-        super().__init__(text)
+    _file: Path
+    _depth: int
+    check_event: Callable[..., bool]  # the parser's (PyYAML's or libyaml's)
+    peek_event: Callable[[], Any]
 
     def compose_node(self, parent: Node | None, index: int) -> Node | None:
         if self.check_event(AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
+            event = self.peek_event()
             target = super().compose_node(parent, index)  # raises on an undefined alias
             return _AliasNode(cast(Node, target), str(event.anchor), event)
         return super().compose_node(parent, index)
@@ -190,8 +222,36 @@ class _Loader(yaml.SafeLoader):
         # Composing recurses once per level: refuse before Python's own limit does.
         self._depth += 1
         if self._depth > MAX_DEPTH:
-            line = self.peek_event().start_mark.line + 1  # type: ignore[no-untyped-call]
+            line = self.peek_event().start_mark.line + 1
             raise ScenarioError(f"{self._file}:{line}: {_too_deep()}")
+
+
+class _Loader(_Bounded, yaml.SafeLoader):
+    """PyYAML's pure-Python safe loader, bounded: it words every error."""
+
+    def __init__(self, text: str, file: Path) -> None:
+        self._file = file
+        self._depth = 0
+        super().__init__(text)
+
+
+_FastLoader: Any = None
+try:
+    from yaml._yaml import CParser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    pass
+else:
+    class _CLoader(_Bounded, CParser, Resolver):
+        """libyaml's parser for the events, PyYAML's composer (bounded) for the nodes."""
+
+        def __init__(self, text: str, file: Path) -> None:
+            self._file = file
+            self._depth = 0
+            CParser.__init__(self, text)
+            Composer.__init__(self)
+            Resolver.__init__(self)
+
+    _FastLoader = _CLoader
 
 
 def _too_deep() -> str:

@@ -22,10 +22,18 @@ from harness.commands.options import (
     relay_under_test_options,
 )
 from harness.env.base import Environment
+from harness.env.local import LocalEnvironment
 from harness.errors import EnvError, ScenarioError
 from harness.outcome.results import ScenarioResult
 from harness.outcome.story import render_story
 from harness.protocol import SESSION_MAPS
+from harness.report.files import (
+    KEEP_DEFAULT_REPORTS,
+    RunReport,
+    default_report_dir,
+    prune_default_reports,
+)
+from harness.scenario.durations import read_durations, save_durations
 from harness.scenario.introspection import fetch_sessions
 from harness.scenario.loader import find_scenario_files, load_file, load_paths
 from harness.scenario.model import Scenario
@@ -38,6 +46,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PATHS = ("scenarios",)
 EXIT_FAILED = 1
 EXIT_NONE_SELECTED = 5
+TITLE = "harness run"
 _STYLE = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow"}
 
 
@@ -51,17 +60,64 @@ def _configure_logging(level: str, console: Console) -> None:
     root.setLevel(shown)
 
 
-async def run_all(scenarios: list[Scenario], env: Environment, console: Console,
-                  exitfirst: bool = False, jobs: int = 1) -> list[ScenarioResult]:
-    """Start ``env``, run ``scenarios`` (``jobs`` at a time; those that cannot share the
-    relay alone, after the rest) with a live progress display, stop it. The results are in
-    the order of ``scenarios``."""
+@dataclass(frozen=True)
+class _Selection:
+    """What ``harness run`` was asked to run: files, ``-k`` and ``--shard``."""
+
+    paths: tuple[Path, ...]
+    expression: str | None
+    shard: str | None
+
+    def load(self, console: Console) -> list[Scenario]:
+        """The selected scenarios; raises ``ScenarioError`` for files that do not load."""
+        scenarios = select(load_paths(self.paths or DEFAULT_PATHS), self.expression)
+        if self.shard is not None:
+            index, total = parse_shard(self.shard)
+            scenarios = [s for s in scenarios if shard_of(s.id, total) == index]
+            console.print(f"shard {index}/{total}: {len(scenarios)} scenario(s)")
+        return scenarios
+
+
+async def run_all(selection: _Selection | list[Scenario], env: Environment, console: Console,
+                  exitfirst: bool = False, jobs: int = 1,
+                  report: RunReport | None = None,
+                  ) -> tuple[list[Scenario], list[ScenarioResult]]:
+    """Start ``env``, run the scenarios (``jobs`` at a time; those that cannot share the
+    relay alone) with a live progress display, stop it. Returns the scenarios selected and
+    the results, in the order of the scenarios (none when nothing is selected).
+
+    A ``_Selection`` of files is loaded while a local environment starts (loading is the
+    harness's work, starting mostly the relay's and the database's); for containers or an
+    external relay the files are loaded first, so a broken file costs no start-up. Each
+    result's part of ``report`` is written in a worker thread as soon as it is in.
+    """
+    started = isinstance(selection, _Selection) and isinstance(env, LocalEnvironment)
+    if isinstance(selection, list):
+        scenarios: list[Scenario] = selection
+    elif not started:
+        scenarios = selection.load(console)
+    else:
+        starting = asyncio.create_task(env.start())  # stops what it started if it fails
+        try:
+            scenarios = await asyncio.to_thread(selection.load, console)
+        except BaseException:
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
+            raise
+        await starting
+    if not scenarios:
+        if started:
+            await env.stop()
+        return scenarios, []
     live = console.is_terminal
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
                         BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[failures]}", markup=False, style="red"),
                         console=console, transient=True, disable=not live)
-    await env.start()
+    if not started:
+        await env.start()
+    writing: list[asyncio.Task[None]] = []
+    positions = {id(s): i for i, s in enumerate(scenarios)}
     try:
         console.print(f"environment: {env.describe()}", soft_wrap=True, markup=False)
         await _introspection_preflight(env, console)
@@ -69,7 +125,7 @@ async def run_all(scenarios: list[Scenario], env: Environment, console: Console,
         with progress:
             task = progress.add_task("starting", total=len(scenarios), failures="")
 
-            def started(scenario: Scenario) -> None:
+            def began(scenario: Scenario) -> None:
                 progress.update(task, description=scenario.id)
 
             def done(result: ScenarioResult) -> None:
@@ -79,11 +135,20 @@ async def run_all(scenarios: list[Scenario], env: Environment, console: Console,
                 if not live:
                     console.print(f"{result.status.upper():<7} {result.scenario.id} "
                                   f"({result.duration:.2f} s)", soft_wrap=True, markup=False)
+                if report is not None:
+                    writing.append(asyncio.create_task(asyncio.to_thread(
+                        report.add, positions[id(result.scenario)], result)))
 
-            return await run_scenarios(scenarios, env, jobs=jobs, on_start=started,
-                                       on_result=done, exitfirst=exitfirst)
+            return scenarios, await run_scenarios(
+                scenarios, env, jobs=jobs, on_start=began, on_result=done,
+                exitfirst=exitfirst, expected=read_durations())
     finally:
-        await env.stop()
+        try:
+            await env.stop()
+        finally:
+            for problem in await asyncio.gather(*writing, return_exceptions=True):
+                if isinstance(problem, BaseException):
+                    raise problem
 
 
 async def _introspection_preflight(env: Environment, console: Console) -> None:
@@ -154,18 +219,21 @@ def _write_logs(folder: Path, env: Environment) -> Path | None:
     return target
 
 
-def _write_reports(results: list[ScenarioResult], report_dir: Path | None,
-                   junit_xml: Path | None, env: Environment | None = None) -> _Written:
-    """Write the HTML report, the traces, the JUnit XML and the logs; print nothing."""
-    from harness.report import default_report_dir, prune_default_reports, write_reports
-    from harness.report.files import KEEP_DEFAULT_REPORTS
+def _report_dir(given: Path | None) -> Path:
+    """``--report``, or a new folder in the default location (older ones pruned)."""
+    if given is not None:
+        return given
+    prune_default_reports(keep=KEEP_DEFAULT_REPORTS - 1)  # room for this run's
+    return default_report_dir()
 
-    if report_dir is None:
-        report_dir = default_report_dir()
-        prune_default_reports(keep=KEEP_DEFAULT_REPORTS - 1)  # room for this run's
-    paths = write_reports(results, report_dir=report_dir, junit_xml=junit_xml,
-                          title="harness run")
-    logs = _write_logs(report_dir, env) if env is not None else None
+
+def _write_reports(results: list[ScenarioResult], report: RunReport,
+                   junit_xml: Path | None, env: Environment | None = None) -> _Written:
+    """Finish the HTML report, the traces and the JUnit XML, write the logs; print
+    nothing."""
+    paths = report.finish(results, junit_xml)
+    assert report.report_dir is not None
+    logs = _write_logs(report.report_dir, env) if env is not None else None
     return _Written(paths.index, paths.junit, logs)
 
 
@@ -214,21 +282,22 @@ def run_command(paths: tuple[Path, ...], expression: str | None, env_kind: str,
     """
     console = Console(highlight=False, markup=False)  # names and relay text are never markup
     _configure_logging(params["log_level"], console)
-    scenarios = select(load_paths(paths or DEFAULT_PATHS), expression)
     if shard is not None:
-        index, total = parse_shard(shard)
-        scenarios = [s for s in scenarios if shard_of(s.id, total) == index]
-        console.print(f"shard {index}/{total}: {len(scenarios)} scenario(s)")
+        parse_shard(shard)  # a bad flag before anything starts
+    env = environment_from(env_kind, params)
+    report = RunReport(_report_dir(report_dir), title=TITLE)
+    began = time.monotonic()
+    scenarios, results = asyncio.run(run_all(_Selection(paths, expression, shard), env,
+                                             console, exitfirst, jobs or default_jobs(),
+                                             report))
     if not scenarios:
         console.print("no scenario selected")
         raise SystemExit(EXIT_NONE_SELECTED)
-    env = environment_from(env_kind, params)
-    began = time.monotonic()
-    results = asyncio.run(run_all(scenarios, env, console, exitfirst, jobs or default_jobs()))
     elapsed = time.monotonic() - began
+    save_durations(results)
     failed = [r for r in results if not r.passed]
     # The reports first: nothing printed below can lose them.
-    paths_written = _write_reports(results, report_dir, junit_xml, env)
+    paths_written = _write_reports(results, report, junit_xml, env)
     for result in failed:
         console.print()
         console.print(render_story(result), markup=False, soft_wrap=True)

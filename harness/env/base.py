@@ -70,3 +70,13 @@ class Environment(Protocol):
     def logs(self) -> dict[str, str]:
         """The logs of every process or container this environment runs, by name."""
         ...
+
+
+@runtime_checkable
+class SplitEnvironment(Protocol):
+    """An environment that can start a second relay beside its own (``LocalEnvironment``):
+    scenarios that cannot share a relay run there, at the same time as the others."""
+
+    def apart(self) -> Environment:
+        """A second relay like this one, with a database of its own; unstarted."""
+        ...

@@ -117,10 +117,10 @@ class LocalEnvironment(RelayOwningEnvironment):
         result: dict[str, str] = {}
         if self._log_dir is None:
             return result
-        for name in ("relay", "mongo"):
-            path = self._log_dir / f"{name}.log"
-            if path.exists():
-                result[name] = path.read_text(errors="replace")
+        for name, path in (("relay", "relay.log"), ("mongo", "mongo.log"),
+                           ("relay-apart", "apart/relay.log")):
+            if (self._log_dir / path).exists():
+                result[name] = (self._log_dir / path).read_text(errors="replace")
         return result
 
     @property
@@ -133,3 +133,46 @@ class LocalEnvironment(RelayOwningEnvironment):
     async def _after_exit(self) -> None:
         if self._owns_log_dir and self._log_dir is not None:
             shutil.rmtree(self._log_dir, ignore_errors=True)
+
+    def apart(self) -> ApartRelay:
+        """A second reference relay beside this one (unstarted): for the scenarios that
+        cannot share a relay, so they need not wait for the others (``schedule``)."""
+        if self._log_dir is None:
+            raise self._not_started()
+        return ApartRelay(self)
+
+
+APART_SUFFIX = "_apart"
+"""Appended to the database name of a relay apart: its documents never meet the others'."""
+
+
+class ApartRelay(LocalEnvironment):
+    """A second reference relay with a started ``LocalEnvironment``'s settings, on the same
+    database server but in a database of its own (``<name>_apart``), so that a relay-wide
+    act (a restart and its recovery, a count of the relay's whole maps) touches nothing of
+    the scenarios on the first relay. It starts and stops only its relay; its log is the
+    first environment's ``relay-apart`` log."""
+
+    _label = "relay apart"
+
+    def __init__(self, main: LocalEnvironment) -> None:
+        settings = dataclasses.replace(main.settings, database=main.database + APART_SUFFIX)
+        super().__init__(settings, log_dir=main.log_dir / "apart",
+                         startup_timeout=main._startup_timeout)
+        self._database = main._database  # started and stopped by ``main``
+
+    async def start(self) -> None:
+        """Start the relay on the first environment's database server."""
+        assert self._log_dir_option is not None  # always given: the first one's "apart"
+        self._log_dir = self._log_dir_option
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            await self._start_relay(port=0)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Stop the relay (the database is the first environment's). Idempotent."""
+        if self._relay is not None:
+            await self._relay.stop()

@@ -1,7 +1,8 @@
 """Reports of a run: the HTML page with sequence diagrams, ``trace.jsonl`` per scenario,
 JUnit XML, delivery latency, and the terminal timeline of ``harness show``.
 
-``write_reports(results, report_dir=..., junit_xml=..., title=...)`` writes them all.
+``write_reports(results, report_dir=..., junit_xml=..., title=...)`` writes them all;
+``RunReport`` writes them as a run goes (each scenario's part as soon as it is done).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from harness.errors import TraceError
 from harness.report.files import (
     ReportPaths,
+    RunReport,
     default_report_dir,
     prune_default_reports,
     write_reports,
@@ -27,6 +29,7 @@ __all__ = [
     "LatencyStats",
     "ReportPaths",
     "Row",
+    "RunReport",
     "Trace",
     "TraceError",
     "build_diagram",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from harness.errors import ConfigError
 from harness.outcome.results import ScenarioResult
-from harness.report.html import render_html, slug
+from harness.report.html import render_html, scenario_section, slug
 from harness.report.junit import write_junit
 from harness.report.trace import write_trace
 
@@ -76,25 +76,68 @@ def write_reports(results: Sequence[ScenarioResult], *, report_dir: Path | None,
 
     Either may be None to skip it. Raises ``ConfigError`` when a path cannot be written.
     """
-    traces: dict[str, Path] = {}
-    index: Path | None = None
-    try:
-        if report_dir is not None:
-            report_dir.mkdir(parents=True, exist_ok=True)
-            links: dict[str, str] = {}
-            for number, result in enumerate(results):
-                folder = trace_name(number, result)
-                path = write_trace(result, report_dir / folder / "trace.jsonl", run_title=title)
-                traces[result.scenario.id] = path
-                links[result.scenario.id] = f"{folder}/trace.jsonl"
-            index = report_dir / "index.html"
-            index.write_text(render_html(results, title=title, traces=links), encoding="utf-8")
-            log.info("report written to %s", index)
-        junit: Path | None = None
-        if junit_xml is not None:
-            junit = write_junit(results, junit_xml, title=title, traces=traces)
-            log.info("JUnit XML written to %s", junit)
-    except OSError as exc:
-        raise ConfigError(f"cannot write the report to {exc.filename or report_dir}: "
-                          f"{exc.strerror or exc}") from exc
-    return ReportPaths(report_dir, index, traces, junit)
+    return RunReport(report_dir, title=title).finish(results, junit_xml)
+
+
+class RunReport:
+    """A run's reports, written as the run goes: ``add`` writes a scenario's trace and
+    renders its section of the page as soon as its result is in (a run with scenarios
+    side by side does that while others still run), ``finish`` writes the page and the
+    JUnit XML. What ``finish`` writes is what ``write_reports`` writes for the same
+    results: a scenario added at another position than it ends up in is written again.
+
+    ``add`` may run in a worker thread (``asyncio.to_thread``), one scenario per call.
+    """
+
+    def __init__(self, report_dir: Path | None, *, title: str) -> None:
+        self.report_dir = report_dir
+        self.title = title
+        self._traces: dict[tuple[int, str], Path] = {}
+        self._sections: dict[tuple[int, str], str] = {}
+
+    def add(self, position: int, result: ScenarioResult) -> None:
+        """Write the trace of ``result``, the ``position``-th scenario of the run, and
+        render its section. Raises ``ConfigError`` when the trace cannot be written."""
+        if self.report_dir is None:
+            return
+        key = (position, result.scenario.id)
+        folder = trace_name(position, result)
+        try:
+            self._traces[key] = write_trace(result, self.report_dir / folder / "trace.jsonl",
+                                            run_title=self.title)
+        except OSError as exc:
+            raise self._unwritable(exc) from exc
+        self._sections[key] = scenario_section(position, result, f"{folder}/trace.jsonl")
+
+    def finish(self, results: Sequence[ScenarioResult], junit_xml: Path | None) -> ReportPaths:
+        """Write what ``add`` has not (every trace, for results never added), the page and
+        the JUnit XML; raises ``ConfigError`` when a path cannot be written."""
+        traces: dict[str, Path] = {}
+        index: Path | None = None
+        try:
+            if self.report_dir is not None:
+                self.report_dir.mkdir(parents=True, exist_ok=True)
+                links: dict[str, str] = {}
+                for number, result in enumerate(results):
+                    folder = trace_name(number, result)
+                    path = self._traces.get((number, result.scenario.id))
+                    if path is None:
+                        path = write_trace(result, self.report_dir / folder / "trace.jsonl",
+                                           run_title=self.title)
+                    traces[result.scenario.id] = path
+                    links[result.scenario.id] = f"{folder}/trace.jsonl"
+                index = self.report_dir / "index.html"
+                index.write_text(render_html(results, title=self.title, traces=links,
+                                             rendered=self._sections), encoding="utf-8")
+                log.info("report written to %s", index)
+            junit: Path | None = None
+            if junit_xml is not None:
+                junit = write_junit(results, junit_xml, title=self.title, traces=traces)
+                log.info("JUnit XML written to %s", junit)
+        except OSError as exc:
+            raise self._unwritable(exc) from exc
+        return ReportPaths(self.report_dir, index, traces, junit)
+
+    def _unwritable(self, exc: OSError) -> ConfigError:
+        return ConfigError(f"cannot write the report to {exc.filename or self.report_dir}: "
+                           f"{exc.strerror or exc}")

@@ -123,6 +123,12 @@ def message_list(history: Sequence[Message], anchor: str) -> str:
             f"click a row to expand its payload)</summary>{''.join(items)}{tail}</details>")
 
 
+def scenario_section(index: int, result: ScenarioResult, trace: str | None) -> str:
+    """The page's section of the ``index``-th scenario (``trace``: the link to its trace):
+    rendered on its own, so a run can render it as soon as the scenario is done."""
+    return _scenario(index, result, trace)
+
+
 def _scenario(index: int, result: ScenarioResult, trace: str | None) -> str:
     scenario = result.scenario
     anchor = _anchor(index)
@@ -177,9 +183,12 @@ def latency_table_html(stats: Sequence[LatencyStats]) -> str:
 
 def render_html(results: Sequence[ScenarioResult], *, title: str,
                 traces: Mapping[str, str] | None = None,
-                generated: datetime.datetime | None = None) -> str:
-    """The report page of ``results`` (``traces``: scenario id -> link to its trace)."""
+                generated: datetime.datetime | None = None,
+                rendered: Mapping[tuple[int, str], str] | None = None) -> str:
+    """The report page of ``results`` (``traces``: scenario id -> link to its trace;
+    ``rendered``: sections already rendered by ``scenario_section``, by (index, id))."""
     traces = traces or {}
+    rendered = rendered or {}
     failed = [r for r in results if not r.passed]
     skipped = sum(1 for r in results if r.status == "skipped")
     when = (generated or datetime.datetime.now(datetime.UTC)).isoformat(timespec="seconds")
@@ -188,7 +197,8 @@ def render_html(results: Sequence[ScenarioResult], *, title: str,
         f"<td>{r.status}</td><td>{r.duration:.2f} s</td>"
         f"<td>{escape(r.failure.message[:200]) if r.failure else ''}</td></tr>"
         for i, r in enumerate(results))
-    sections = "\n".join(_scenario(i, r, traces.get(r.scenario.id))
+    sections = "\n".join(rendered.get((i, r.scenario.id))
+                         or _scenario(i, r, traces.get(r.scenario.id))
                          for i, r in enumerate(results))
     stats = latency_stats(r.history for r in results)
     safe_title = escape(title)

@@ -13,11 +13,12 @@ from typing import Any
 
 from harness.errors import ConfigError, ScenarioError, SpecError
 from harness.scenario import matchers
+from harness.scenario.groupcache import checked_group, instance_problems
 from harness.scenario.kinds import GROUP_KINDS, REGISTRY
 from harness.scenario.kinds.base import ANY, Canonical, StepKind
 from harness.scenario.model import ActorSpec, Scenario, Source, Step
 from harness.scenario.schema import format_error, step_kind, validate_document
-from harness.scenario.stepgroups import StepGroup, find_group, read_group, substitute
+from harness.scenario.stepgroups import StepGroup, find_group, substitute
 from harness.scenario.templating import (
     captures_of,
     check_actor_name,
@@ -306,11 +307,10 @@ class _Builder:
         group = self.expansion.groups.get(file)
         if group is None:
             try:
-                group = read_group(group_name, _shown_path(file))
+                group, problems = checked_group(group_name, file, _shown_path(file))
             except ScenarioError as exc:
                 self.errors += [line + note for line in str(exc).splitlines()]
                 return ()
-            problems = validate_document(group.doc, group="file")
             if problems:
                 self.errors += [line + note for line in problems]
                 return ()
@@ -319,7 +319,7 @@ class _Builder:
         if args is None:
             return ()
         instance = group.instantiate(args)
-        problems = validate_document(instance, group="instance")
+        problems = instance_problems(file, instance, args)
         if problems:
             self.errors += [line + note for line in problems]
             return ()

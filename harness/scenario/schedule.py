@@ -3,35 +3,49 @@ alone where they cannot, and split across machines by a stable shard.
 
 Every scenario seeds a world of its own and checks only what belongs to it (its actors'
 messages, its documents, its keys in the relay's maps), so scenarios run concurrently on
-one relay. A scenario that acts on the whole relay runs alone, after the others:
+one relay. A scenario that acts on the whole relay runs alone:
 
     restarts the relay           a ``restart_relay`` step
     reads the relay's whole maps a ``check_sessions`` (or ``wait_until: {sessions}``) whose
                                  ``size`` is a count: other scenarios' sessions would count
     says so                      ``exclusive: <why>`` at the top of the scenario
 
-Results come back in the order the scenarios were given, whatever order they finished in.
+Alone means one at a time on a relay no other scenario uses: where the environment can
+start a second relay (``SplitEnvironment``: the local one), they run there, one after
+another, while the rest share the first; elsewhere (containers, an external relay) they
+run on the one relay after the rest.
+
+The scenarios that share the relay start longest first (the durations ``expected`` gives,
+from earlier runs; a scenario tagged ``slow`` otherwise), so a long one does not start
+last and hold up the end. Results come back in the order the scenarios were given,
+whatever order they ran and finished in.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
-from harness.env.base import Environment
-from harness.errors import ConfigError
+from harness.env.base import Environment, SplitEnvironment
+from harness.errors import ConfigError, EnvError
 from harness.outcome.results import ScenarioResult
 from harness.scenario.kinds.base import UNSET
 from harness.scenario.model import Scenario
 from harness.scenario.runner import run_scenario
 
-__all__ = ["default_jobs", "exclusive_reason", "parse_shard", "run_scenarios", "shard_of"]
+__all__ = ["default_jobs", "exclusive_reason", "expected_seconds", "parse_shard",
+           "run_scenarios", "shard_of"]
+
+log = logging.getLogger(__name__)
 
 MAX_JOBS: Final = 64
+_GUESS: Final = 1.0
+_SLOW_GUESS: Final = 10.0
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
 OnResult = Callable[[ScenarioResult], None]
@@ -81,12 +95,23 @@ def shard_of(scenario_id: str, total: int) -> int:
     return int.from_bytes(digest[:8], "big") % total + 1
 
 
+def expected_seconds(scenario: Scenario, expected: Mapping[str, float]) -> float:
+    """How long ``scenario`` is expected to take: its duration in ``expected`` (an earlier
+    run's), else a guess from its ``slow`` tag."""
+    known = expected.get(scenario.id)
+    if known is not None:
+        return known
+    return _SLOW_GUESS if "slow" in scenario.tags else _GUESS
+
+
 async def run_scenarios(scenarios: Sequence[Scenario], env: Environment, *, jobs: int = 1,
                         on_start: Callable[[Scenario], None] | None = None,
                         on_result: OnResult | None = None,
-                        exitfirst: bool = False) -> list[ScenarioResult]:
-    """Run ``scenarios`` on the started ``env``: up to ``jobs`` at a time, those with an
-    ``exclusive_reason`` alone after the rest. Returns the results in the order given
+                        exitfirst: bool = False,
+                        expected: Mapping[str, float] | None = None) -> list[ScenarioResult]:
+    """Run ``scenarios`` on the started ``env``: up to ``jobs`` at a time, longest expected
+    first, those with an ``exclusive_reason`` alone (on a relay apart when ``env`` can start
+    one and ``jobs`` > 1, else after the rest). Returns the results in the order given
     (with ``exitfirst``, only of the scenarios that ran before the first failure)."""
     if not 1 <= jobs <= MAX_JOBS:
         raise ConfigError(f"-j {jobs}: expected 1 to {MAX_JOBS}")
@@ -94,26 +119,55 @@ async def run_scenarios(scenarios: Sequence[Scenario], env: Environment, *, jobs
     failed = asyncio.Event()
     limit = asyncio.Semaphore(jobs)
 
-    async def one(index: int, scenario: Scenario) -> None:
+    async def one(index: int, scenario: Scenario, where: Environment) -> None:
         async with limit:
             if exitfirst and failed.is_set():
                 return
             if on_start is not None:
                 on_start(scenario)
-            result = await run_scenario(scenario, env)
+            result = await run_scenario(scenario, where)
             results[index] = result
             if on_result is not None:
                 on_result(result)
             if not result.passed:
                 failed.set()
 
+    async def in_turn(todo: list[tuple[int, Scenario]], where: Environment) -> None:
+        for index, scenario in todo:
+            if exitfirst and failed.is_set():
+                break
+            await one(index, scenario, where)
+
     shared = [(i, s) for i, s in enumerate(scenarios) if exclusive_reason(s) is None]
     alone = [(i, s) for i, s in enumerate(scenarios) if exclusive_reason(s) is not None]
-    async with asyncio.TaskGroup() as group:
-        for index, scenario in shared:
-            group.create_task(one(index, scenario))
-    for index, scenario in alone:
-        if exitfirst and failed.is_set():
-            break
-        await one(index, scenario)
+    guess = expected or {}
+    shared.sort(key=lambda item: -expected_seconds(item[1], guess))  # stable: ties as given
+    apart = await _start_apart(env) if alone and shared and jobs > 1 else None
+    try:
+        async with asyncio.TaskGroup() as group:
+            for index, scenario in shared:
+                group.create_task(one(index, scenario, env))
+            if apart is not None:
+                group.create_task(in_turn(alone, apart))
+        if apart is None:
+            await in_turn(alone, env)
+    finally:
+        if apart is not None:
+            await apart.stop()
     return [results[i] for i in sorted(results)]
+
+
+async def _start_apart(env: Environment) -> Environment | None:
+    """A second relay for the scenarios that cannot share one, started; None when ``env``
+    cannot start one, or it failed to start (they then run after the rest, as they would
+    anyway: said in the log, not an error)."""
+    if not isinstance(env, SplitEnvironment):
+        return None
+    apart = env.apart()
+    try:
+        await apart.start()
+    except EnvError as exc:
+        log.warning("a second relay for the scenarios that run alone did not start (%s); "
+                    "they run after the others", exc)
+        return None
+    return apart

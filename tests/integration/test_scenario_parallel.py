@@ -1,16 +1,20 @@
-"""``harness run -j``: scenarios side by side on one relay, those that cannot share it alone
-after the rest, and results and reports the same as a serial run's."""
+"""``harness run -j``: scenarios side by side on one relay, longest first; those that cannot
+share it on a relay apart (or, where there is none, alone after the rest); and results and
+reports the same as a serial run's."""
 
 from __future__ import annotations
 
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 from _harness_cli import run_harness
 from conftest import FAST_SETTINGS
+from pymongo import AsyncMongoClient
 
-from harness.env import LocalEnvironment
+from harness.env import Environment, ExternalEnvironment, LocalEnvironment
+from harness.env.local import APART_SUFFIX
 from harness.outcome.results import ScenarioResult
 from harness.scenario.loader import load_file
 from harness.scenario.model import Scenario
@@ -30,6 +34,18 @@ steps:
 """
 
 
+ALONE = """\
+name: quiet 2
+exclusive: it counts the relay's whole maps
+world: {drones_per_user: 1}
+actors:
+  d0: {drone: 0}
+steps:
+  - connect: [d0]
+  - wait_until: {sessions: {map: dronesByRegistration, size: 1}}
+"""
+
+
 def _write(folder: Path) -> list[Scenario]:
     (folder / "steps").mkdir(parents=True)
     pack = Path(__file__).resolve().parents[2] / "scenarios" / "steps"
@@ -37,31 +53,63 @@ def _write(folder: Path) -> list[Scenario]:
         (folder / "steps" / f"{group}.steps.yaml").write_text(
             (pack / f"{group}.steps.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     scenarios: list[Scenario] = []
-    for index, extra in enumerate(["", "", "exclusive: it wants the relay to itself\n", ""]):
+    for index in range(4):
         file = folder / f"s{index}.scenario.yaml"
-        file.write_text(QUIET.format(name=f"quiet {index}", extra=extra), encoding="utf-8")
+        file.write_text(ALONE if index == 2 else QUIET.format(name=f"quiet {index}", extra=""),
+                        encoding="utf-8")
         scenarios += load_file(file)
     return scenarios
 
 
-async def test_scenarios_share_the_relay_and_an_exclusive_one_runs_alone(
-        tmp_path: Path) -> None:
-    scenarios = _write(tmp_path)
-    began: dict[str, float] = {}
-    ended: dict[str, float] = {}
-
+async def _run(scenarios: list[Scenario], env: Environment,
+               began: dict[str, float], ended: dict[str, float]) -> list[ScenarioResult]:
     def done(result: ScenarioResult) -> None:
         ended[result.scenario.name] = time.monotonic()
 
-    async with LocalEnvironment(FAST_SETTINGS) as env:
-        results = await run_scenarios(
-            scenarios, env, jobs=3, on_result=done,
-            on_start=lambda s: began.setdefault(s.name, time.monotonic()))
+    results = await run_scenarios(scenarios, env, jobs=3, on_result=done,
+                                  on_start=lambda s: began.setdefault(s.name, time.monotonic()))
     assert [r.scenario.name for r in results] == [s.name for s in scenarios]  # as given
     assert all(r.passed for r in results), [r.failure for r in results]
     shared = ["quiet 0", "quiet 1", "quiet 3"]
     assert max(began[n] for n in shared) < min(ended[n] for n in shared)  # side by side
-    assert began["quiet 2"] >= max(ended[n] for n in shared)  # alone, after the rest
+    return results
+
+
+async def test_an_exclusive_scenario_runs_on_a_relay_apart_beside_the_others(
+        tmp_path: Path) -> None:
+    scenarios = _write(tmp_path)
+    async with LocalEnvironment(FAST_SETTINGS) as env:
+        await _run(scenarios, env, {}, {})
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(env.mongo_uri)
+        try:
+            names = await client.list_database_names()
+        finally:
+            await client.close()
+    # Its world was seeded where the second relay reads; its count of the relay's whole
+    # maps (one drone: its own) held although the others' drones were connected.
+    assert env.database + APART_SUFFIX in names
+
+
+async def test_without_a_relay_apart_an_exclusive_scenario_runs_after_the_rest(
+        tmp_path: Path) -> None:
+    scenarios = _write(tmp_path)
+    began: dict[str, float] = {}
+    ended: dict[str, float] = {}
+    async with LocalEnvironment(FAST_SETTINGS) as local:
+        external = ExternalEnvironment(local.relay_url, local.mongo_uri, local.database,
+                                       local.admin_token, timeouts=local.relay_timeouts)
+        async with external:
+            await _run(scenarios, external, began, ended)
+    assert began["quiet 2"] >= max(ended[n] for n in ("quiet 0", "quiet 1", "quiet 3"))
+
+
+async def test_the_longest_expected_scenarios_start_first(tmp_path: Path) -> None:
+    scenarios = [s for s in _write(tmp_path) if s.name != "quiet 2"]
+    order: list[str] = []
+    async with LocalEnvironment(FAST_SETTINGS) as env:
+        await run_scenarios(scenarios, env, jobs=1, on_start=lambda s: order.append(s.name),
+                            expected={scenarios[2].id: 3.0, scenarios[0].id: 0.5})
+    assert order == ["quiet 3", "quiet 1", "quiet 0"]  # 3 s, unknown (a guess of 1 s), 0.5 s
 
 
 def _junit(path: Path) -> list[tuple[str, str]]:

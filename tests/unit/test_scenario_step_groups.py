@@ -3,6 +3,7 @@ time, checked like steps written in place, errors located in the group and at th
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -154,3 +155,16 @@ def test_substitution_keeps_types_and_rewrites_actor_fields() -> None:
     assert substitute("${chat.x}", args) == "${chat_sessions[1].id.x}"
     assert substitute({"a": ["${drone}", "${other}"]}, args) == {"a": ["d0", "${other}"]}
     assert substitute("$${drone}", args) == "$${drone}"
+
+
+def test_a_group_file_edited_between_loads_is_read_again(tmp_path: Path) -> None:
+    group = _write(tmp_path, "case/steps/grab.steps.yaml", GROUP)
+    path = _scenario(tmp_path, "- use: grab\n  with: {ide: ide, drone: d0}\n")
+    assert len(load_file(path)[0].steps[0].children) == 2
+    _write(tmp_path, "case/steps/grab.steps.yaml", GROUP.replace("event: openChatSession",
+                                                                 "event: 7"))
+    stat = group.stat()  # the same size: a new modification time must be enough
+    os.utime(group, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert any("grab.steps.yaml:" in line for line in _errors(path))  # read again, refused
+    _write(tmp_path, "case/steps/grab.steps.yaml", GROUP)
+    assert len(load_file(path)[0].steps[0].children) == 2

@@ -307,3 +307,28 @@ def test_the_limits_are_named_constants() -> None:
     assert (yamlsrc.MAX_FILE_BYTES, yamlsrc.MAX_DEPTH, yamlsrc.MAX_ALIAS_VALUES,
             yamlsrc.MAX_ALIAS_TEXT, loader.MAX_STEPS) == (1_000_000, 64, 10_000, 1_000_000,
                                                           10_000)
+
+
+def test_libyaml_and_pyyaml_read_the_pack_alike() -> None:
+    # The fast path (libyaml's events) must give what PyYAML's own parser gives: the same
+    # data and the same line for every value, for every file of the pack.
+    assert yamlsrc._FastLoader is not None
+    files = sorted(Path(__file__).resolve().parents[2].glob("scenarios/**/*.yaml"))
+    assert len(files) > 50
+    for file in files:
+        text = file.read_text(encoding="utf-8")
+        fast = yamlsrc._fast_nodes(file, text)
+        assert fast is not None, file
+        slow = yamlsrc._nodes(file, text)
+        built = [(yamlsrc._Builder(file, yamlsrc._Budget()), node) for node in (fast, slow)]
+        fast_data, slow_data = (builder.build(nodes[0]) for builder, nodes in built)
+        assert fast_data == slow_data, file
+        assert built[0][0].lines == built[1][0].lines, file
+
+
+def test_text_libyaml_refuses_is_worded_by_pyyaml() -> None:
+    text = "name: x\nsteps: [a, b\n"
+    assert yamlsrc._fast_nodes(Path("x.yaml"), text) is None
+    with pytest.raises(ScenarioError) as caught:
+        read_documents(Path("x.yaml"), text)
+    assert str(caught.value).startswith("x.yaml:3: YAML syntax error:")
