@@ -138,21 +138,6 @@ class Heartbeat:
     TERMINATION_EXIT_GRACE: Final = 1.0
 
 
-class ReferenceWaits:
-    """How long the reference relay waits for a drone's ack, in seconds, unless told.
-
-    Shorter than the contract's defaults (5 s for a lock or prompt, section 4; 5 s for
-    requestTermination, section 8), so the scenarios that wait one out (a drone that never
-    answers) take 2 s instead of 5. Still far above any ack of a loaded machine: the
-    project's own tests run the relay with 1 s. Only for a relay the harness starts; one it
-    does not start is taken to wait the contract's 5 s unless stated
-    (``--drone-ack-timeout``), and load runs use the contract's (``RelaySettings.for_load``).
-    """
-
-    DRONE_ACK: Final = 2.0
-    TERMINATION_ACK: Final = 2.0
-
-
 @dataclass(frozen=True)
 class RelayTimeouts:
     """The timeouts of the relay under test, in seconds, as scenarios must wait them out.
@@ -203,8 +188,8 @@ class RelaySettings:
     port: int = 8080
     mongo_uri: str = "mongodb://127.0.0.1:27017"
     database: str = DEFAULT_DATABASE
-    drone_ack_timeout: float = ReferenceWaits.DRONE_ACK
-    termination_ack_timeout: float = ReferenceWaits.TERMINATION_ACK
+    drone_ack_timeout: float = Defaults.DRONE_ACK_TIMEOUT
+    termination_ack_timeout: float = Defaults.TERMINATION_ACK_TIMEOUT
     termination_poll_timeout: float = Defaults.TERMINATION_POLL_TIMEOUT
     termination_poll_interval: float = Defaults.TERMINATION_POLL_INTERVAL
     termination_exit_grace: float = Heartbeat.TERMINATION_EXIT_GRACE
@@ -255,13 +240,10 @@ class RelaySettings:
     @classmethod
     def for_load(cls) -> RelaySettings:
         """The reference relay as load runs and benchmarks drive it: warnings only (a log
-        line per connection would cost more than the load), socket.io's heartbeat and the
-        contract's ack timeouts, as a production relay runs, not the short ones of the
-        scenario pack."""
+        line per connection would cost more than the load) and socket.io's heartbeat, as a
+        production relay runs, not the short one of the scenario pack."""
         return cls(log_level="WARNING", ping_interval=Heartbeat.SOCKETIO_PING_INTERVAL,
-                   ping_timeout=Heartbeat.SOCKETIO_PING_TIMEOUT,
-                   drone_ack_timeout=Defaults.DRONE_ACK_TIMEOUT,
-                   termination_ack_timeout=Defaults.TERMINATION_ACK_TIMEOUT)
+                   ping_timeout=Heartbeat.SOCKETIO_PING_TIMEOUT)
 
     @property
     def timeouts(self) -> RelayTimeouts:

@@ -18,14 +18,7 @@ from harness.env.base import Environment
 from harness.env.profile import load_profile
 from harness.errors import ConfigError
 from harness.protocol import DEFAULT_DATABASE, Defaults
-from harness.settings import (
-    REGRESSIONS,
-    VARIANTS,
-    Heartbeat,
-    ReferenceWaits,
-    RelaySettings,
-    RelayTimeouts,
-)
+from harness.settings import REGRESSIONS, VARIANTS, Heartbeat, RelaySettings, RelayTimeouts
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -67,15 +60,13 @@ mongo_options = _compose(mongo_uri_option, database_option)
 relay_tuning_options = _compose(
     database_option,
     click.option("--drone-ack-timeout", envvar="GADGET_DRONE_ACK_TIMEOUT", type=float,
-                 default=ReferenceWaits.DRONE_ACK, show_default=True,
+                 default=Defaults.DRONE_ACK_TIMEOUT, show_default=True,
                  help="The relay's wait for a drone's ack of a lock or prompt (s): set on "
-                      "the reference relay, stated for any other so scenarios wait it out "
-                      f"(the contract's {Defaults.DRONE_ACK_TIMEOUT:g} s when not given)."),
+                      "the reference relay, stated for any other so scenarios wait it out."),
     click.option("--termination-ack-timeout", envvar="GADGET_TERMINATION_ACK_TIMEOUT",
-                 type=float, default=ReferenceWaits.TERMINATION_ACK, show_default=True,
+                 type=float, default=Defaults.TERMINATION_ACK_TIMEOUT, show_default=True,
                  help="The relay's wait for a drone's ack of requestTermination (s); as "
-                      f"above (the contract's {Defaults.TERMINATION_ACK_TIMEOUT:g} s when not "
-                      "given)."),
+                      "above."),
     click.option("--termination-poll-timeout", envvar="GADGET_TERMINATION_POLL_TIMEOUT",
                  type=float, default=Defaults.TERMINATION_POLL_TIMEOUT, show_default=True,
                  help="The relay's poll for offline after an accepted termination (s); as "
