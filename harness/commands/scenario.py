@@ -33,6 +33,7 @@ from harness.report.files import (
     default_report_dir,
     prune_default_reports,
 )
+from harness.report.tail import TailWriter
 from harness.scenario.durations import read_durations, save_durations
 from harness.scenario.introspection import fetch_sessions
 from harness.scenario.loader import find_scenario_files, load_file, load_paths
@@ -88,8 +89,8 @@ async def run_all(selection: _Selection | list[Scenario], env: Environment, cons
 
     A ``_Selection`` of files is loaded while a local environment starts (loading is the
     harness's work, starting mostly the relay's and the database's); for containers or an
-    external relay the files are loaded first, so a broken file costs no start-up. Each
-    result's part of ``report`` is written in a worker thread as soon as it is in.
+    external relay the files are loaded first, so a broken file costs no start-up. The
+    parts of ``report`` are written in the run's tail (``TailWriter``).
     """
     started = isinstance(selection, _Selection) and isinstance(env, LocalEnvironment)
     if isinstance(selection, list):
@@ -116,7 +117,7 @@ async def run_all(selection: _Selection | list[Scenario], env: Environment, cons
                         console=console, transient=True, disable=not live)
     if not started:
         await env.start()
-    writing: list[asyncio.Task[None]] = []
+    tail = TailWriter(report, len(scenarios)) if report is not None else None
     positions = {id(s): i for i, s in enumerate(scenarios)}
     try:
         console.print(f"environment: {env.describe()}", soft_wrap=True, markup=False)
@@ -127,6 +128,8 @@ async def run_all(selection: _Selection | list[Scenario], env: Environment, cons
 
             def began(scenario: Scenario) -> None:
                 progress.update(task, description=scenario.id)
+                if tail is not None:
+                    tail.started()
 
             def done(result: ScenarioResult) -> None:
                 finished.append(result)
@@ -135,9 +138,8 @@ async def run_all(selection: _Selection | list[Scenario], env: Environment, cons
                 if not live:
                     console.print(f"{result.status.upper():<7} {result.scenario.id} "
                                   f"({result.duration:.2f} s)", soft_wrap=True, markup=False)
-                if report is not None:
-                    writing.append(asyncio.create_task(asyncio.to_thread(
-                        report.add, positions[id(result.scenario)], result)))
+                if tail is not None:
+                    tail.finished(positions[id(result.scenario)], result)
 
             return scenarios, await run_scenarios(
                 scenarios, env, jobs=jobs, on_start=began, on_result=done,
@@ -146,9 +148,8 @@ async def run_all(selection: _Selection | list[Scenario], env: Environment, cons
         try:
             await env.stop()
         finally:
-            for problem in await asyncio.gather(*writing, return_exceptions=True):
-                if isinstance(problem, BaseException):
-                    raise problem
+            if tail is not None:
+                await tail.close()
 
 
 async def _introspection_preflight(env: Environment, console: Console) -> None:

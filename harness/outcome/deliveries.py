@@ -31,10 +31,11 @@ streams in bounded memory, so it cannot hold a history; it uses ``stream_fields`
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from harness.protocol import FORWARDED_DRONE_EVENTS, IDE_EVENTS, Event
 from harness.sim.history import Message
@@ -53,6 +54,7 @@ __all__ = [
     "connections",
     "is_owed",
     "pair",
+    "paired",
     "stream_fields",
 ]
 
@@ -350,6 +352,29 @@ def _goodbye_tail(send: Send, have: set[int], sends: list[Send]) -> bool:
     if conn is None or conn.reason != "client":
         return False
     return not any(s.conn is conn and s.index > send.index and s.index in have for s in sends)
+
+
+_PAIRED_KEPT: Final = 64
+_paired: OrderedDict[int, tuple[Sequence[Message], Deliveries]] = OrderedDict()
+_paired_lock = threading.Lock()
+
+
+def paired(history: Sequence[Message]) -> Deliveries:
+    """``pair(history)``, once per history: a run's report pairs each scenario's history
+    for its sequence diagram, for its latency and for the run's latency table. The last
+    ``_PAIRED_KEPT`` are kept, each with its history (so its id cannot be reused while it
+    is kept). Thread-safe: reports render in worker threads."""
+    with _paired_lock:
+        found = _paired.get(id(history))
+        if found is not None and found[0] is history:
+            _paired.move_to_end(id(history))
+            return found[1]
+    deliveries = pair(history)
+    with _paired_lock:
+        _paired[id(history)] = (history, deliveries)
+        while len(_paired) > _PAIRED_KEPT:
+            _paired.popitem(last=False)
+    return deliveries
 
 
 def pair(messages: Sequence[Message], end_seq: int | None = None) -> Deliveries:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from harness.outcome.deliveries import pair
+from harness.outcome.deliveries import paired
 from harness.protocol import FORWARDED_DRONE_EVENTS
 from harness.sim.history import Message
 
@@ -60,7 +60,7 @@ class Delivery:
 def match_deliveries(history: Iterable[Message]) -> tuple[list[Delivery], list[Message]]:
     """Every delivery of an owed drone stream event to an IDE, and the sends that an IDE
     they were owed never received (``harness.outcome.deliveries``), in history order."""
-    deliveries = pair(list(history))
+    deliveries = paired(history if isinstance(history, tuple | list) else tuple(history))
     matched = [Delivery(r.send.message, r.message) for r in deliveries.receipts
                if r.send is not None and r.send.owed]
     return matched, [missed.send.message for missed in deliveries.lost()]

@@ -1,15 +1,21 @@
-"""``RunReport``: the report written as a run goes is the report written at its end."""
+"""``RunReport`` and ``TailWriter``: the report written as a run goes (in its tail) is the
+report written at its end."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 from pathlib import Path
 
+import pytest
 from _report_results import Recorder, make_result, stream
 
+from harness.errors import ConfigError
 from harness.outcome.results import ScenarioResult
 from harness.report import RunReport, write_reports
+from harness.report.files import trace_name
+from harness.report.tail import TailWriter
 from harness.scenario.model import Source
 
 
@@ -64,3 +70,27 @@ def test_a_result_added_at_another_position_is_written_where_it_ends_up(
     assert _page(tmp_path / "going") == _page(tmp_path / "end")
     written = _files(tmp_path / "going")
     assert set(_files(tmp_path / "end")) <= set(written)  # the early copies stay, unlinked
+
+
+async def test_parts_are_written_only_once_every_scenario_has_started(tmp_path: Path) -> None:
+    results = _results()
+    tail = TailWriter(RunReport(tmp_path, title="t"), total=3)
+    tail.started()
+    tail.finished(0, results[0])  # two scenarios have yet to start: not now
+    await asyncio.sleep(0.05)
+    assert _files(tmp_path) == {}
+    tail.started()
+    tail.started()  # the last one: the tail opens, the finished part is written
+    tail.finished(1, results[1])
+    await tail.close()
+    assert sorted(_files(tmp_path)) == [f"{trace_name(i, results[i])}/trace.jsonl"
+                                        for i in (0, 1)]
+
+
+async def test_an_unwritable_report_folder_is_one_error_at_close(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    tail = TailWriter(RunReport(tmp_path / "file" / "report", title="t"), total=1)
+    tail.started()
+    tail.finished(0, _results()[0])
+    with pytest.raises(ConfigError, match="cannot write the report to"):
+        await tail.close()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from _report_results import REG, Recorder, make_result, stream
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness.outcome.facts import Fact
 from harness.report import sequence
@@ -139,3 +143,21 @@ def test_very_long_diagrams_keep_the_failure_in_view(monkeypatch: pytest.MonkeyP
     assert kinds[0] == "elided" and kinds[-1] == "elided"
     assert "failure" in kinds
     assert diagram.elided == 61 - 20
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=5) | st.integers(), inner, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON_VALUES)
+def test_pretty_writes_what_json_writes(value: object) -> None:
+    # orjson (fast) or json (what orjson cannot write alike): the text is json's.
+    try:
+        expected = json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
+    except (TypeError, ValueError):
+        expected = repr(value)
+    assert sequence.pretty(value) == (expected if value is not None else "")
