@@ -114,11 +114,13 @@ def pretty(value: Any) -> str:
     null) goes to ``json`` as before."""
     if value is None:
         return ""
-    if not _nonfinite(value):
-        try:
-            return orjson.dumps(value, default=str, option=_PRETTY).decode()
-        except (TypeError, orjson.JSONEncodeError):
-            pass
+    try:
+        text = orjson.dumps(value, default=str, option=_PRETTY)
+    except (TypeError, orjson.JSONEncodeError):
+        pass
+    else:
+        if b"null" not in text or not _nonfinite(value):  # a null may be a NaN written so
+            return text.decode()
     try:
         return json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
     except (TypeError, ValueError):
