@@ -29,10 +29,19 @@ __all__ = ["mongowire_command"]
     default=None,
     help="Write the bound port number to this file once listening.",
 )
+@click.option(
+    "--fd",
+    type=click.IntRange(0),
+    default=None,
+    help="Serve on this inherited file descriptor, a socket already listening (what the "
+    "harness does, so it knows the port before this process is up); --host and --port "
+    "are then ignored.",
+)
 @log_level_option
-def mongowire_command(host: str, port: int, port_file: Path | None, log_level: str) -> None:
+def mongowire_command(host: str, port: int, port_file: Path | None, fd: int | None,
+                      log_level: str) -> None:
     """Run the MongoDB wire-protocol stand-in (in-memory, backed by mongomock)."""
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    asyncio.run(run_until_signalled(host, port, port_file))
+    asyncio.run(run_until_signalled(host, port, port_file, fd))

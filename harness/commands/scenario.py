@@ -81,7 +81,7 @@ class _Selection:
 
 async def run_all(selection: _Selection | list[Scenario], env: Environment, console: Console,
                   exitfirst: bool = False, jobs: int = 1,
-                  report: RunReport | None = None,
+                  report: RunReport | None = None, junit_xml: Path | None = None,
                   ) -> tuple[list[Scenario], list[ScenarioResult]]:
     """Start ``env``, run the scenarios (``jobs`` at a time; those that cannot share the
     relay alone) with a live progress display, stop it. Returns the scenarios selected and
@@ -90,7 +90,8 @@ async def run_all(selection: _Selection | list[Scenario], env: Environment, cons
     A ``_Selection`` of files is loaded while a local environment starts (loading is the
     harness's work, starting mostly the relay's and the database's); for containers or an
     external relay the files are loaded first, so a broken file costs no start-up. The
-    parts of ``report`` are written in the run's tail (``TailWriter``).
+    parts of ``report`` are written in the run's tail (``TailWriter``), the rest of it
+    (and ``junit_xml``) while the environment stops.
     """
     started = isinstance(selection, _Selection) and isinstance(env, LocalEnvironment)
     if isinstance(selection, list):
@@ -118,6 +119,7 @@ async def run_all(selection: _Selection | list[Scenario], env: Environment, cons
     if not started:
         await env.start()
     tail = TailWriter(report, len(scenarios)) if report is not None else None
+    results: list[ScenarioResult] | None = None
     positions = {id(s): i for i, s in enumerate(scenarios)}
     try:
         console.print(f"environment: {env.describe()}", soft_wrap=True, markup=False)
@@ -141,15 +143,15 @@ async def run_all(selection: _Selection | list[Scenario], env: Environment, cons
                 if tail is not None:
                     tail.finished(positions[id(result.scenario)], result)
 
-            return scenarios, await run_scenarios(
+            results = await run_scenarios(
                 scenarios, env, jobs=jobs, on_start=began, on_result=done,
                 exitfirst=exitfirst, expected=read_durations())
+            return scenarios, results
     finally:
-        try:
-            await env.stop()
-        finally:
-            if tail is not None:
-                await tail.close()
+        closing = [env.stop()] + ([tail.close(results, junit_xml)] if tail is not None else [])
+        for outcome in await asyncio.gather(*closing, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
 
 
 async def _introspection_preflight(env: Environment, console: Console) -> None:
@@ -232,7 +234,7 @@ def _write_reports(results: list[ScenarioResult], report: RunReport,
                    junit_xml: Path | None, env: Environment | None = None) -> _Written:
     """Finish the HTML report, the traces and the JUnit XML, write the logs; print
     nothing."""
-    paths = report.finish(results, junit_xml)
+    paths = report.written or report.finish(results, junit_xml)
     assert report.report_dir is not None
     logs = _write_logs(report.report_dir, env) if env is not None else None
     return _Written(paths.index, paths.junit, logs)
@@ -290,7 +292,7 @@ def run_command(paths: tuple[Path, ...], expression: str | None, env_kind: str,
     began = time.monotonic()
     scenarios, results = asyncio.run(run_all(_Selection(paths, expression, shard), env,
                                              console, exitfirst, jobs or default_jobs(),
-                                             report))
+                                             report, junit_xml))
     if not scenarios:
         console.print("no scenario selected")
         raise SystemExit(EXIT_NONE_SELECTED)

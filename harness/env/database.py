@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -57,26 +58,40 @@ class EmbeddedDatabase:
 
     async def start(self, work_dir: Path, timeout: float = 20.0) -> None:
         """Start the database (its log in ``work_dir``), wait for a ping; raises ``EnvError``."""
+        await self.launch(work_dir)
+        await self.wait_ready(timeout)
+
+    async def launch(self, work_dir: Path) -> None:
+        """Start the database process (its log in ``work_dir``) without waiting for it:
+        ``uri`` is known at once, so whatever uses the database can start meanwhile."""
         self._work_dir = work_dir
         if self.kind == "mongod":
-            await self._start_mongod(timeout)
+            await self._start_mongod()
         else:
-            await self._start_standin(timeout)
+            await self._start_standin()
+
+    async def wait_ready(self, timeout: float = 20.0) -> None:
+        """Wait until the launched database answers a ping; raises ``EnvError``."""
         await self._wait_for_ping(timeout)
         log.info("database (%s) listening on %s:%s", self.kind, self._host, self.port)
 
-    async def _start_standin(self, timeout: float) -> None:
-        port_file = self._work_dir / "mongo.port"
-        self._process = ManagedProcess(
-            "database (wire-protocol stand-in)",
-            [sys.executable, "-m", "harness.mongowire", "--host", self._host, "--port", "0",
-             "--port-file", str(port_file)],
-            self._work_dir / "mongo.log",
-        )
-        await self._process.start()
-        self.port = await self._process.wait_for_port_file(port_file, timeout)
+    async def _start_standin(self) -> None:
+        # The socket is bound and listening here and handed down: the port is known before
+        # the stand-in has started, and a client connecting meanwhile waits in the backlog.
+        listening = socket.create_server((self._host, 0))
+        try:
+            listening.set_inheritable(True)
+            self.port = listening.getsockname()[1]
+            self._process = ManagedProcess(
+                "database (wire-protocol stand-in)",
+                [sys.executable, "-m", "harness.mongowire", "--fd", str(listening.fileno())],
+                self._work_dir / "mongo.log", pass_fds=(listening.fileno(),),
+            )
+            await self._process.start()
+        finally:
+            listening.close()  # the child holds its own copy
 
-    async def _start_mongod(self, timeout: float) -> None:
+    async def _start_mongod(self) -> None:
         assert self._mongod is not None
         self._data_dir = tempfile.TemporaryDirectory(prefix="harness-mongod-")
         self.port = free_port(self._host)

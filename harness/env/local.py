@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
@@ -59,12 +60,29 @@ class LocalEnvironment(RelayOwningEnvironment):
                f"{self.mongo_uri}"
 
     async def start(self) -> None:
-        """Start the database, then the relay; stop both if either fails."""
+        """Start the database and the relay side by side; stop both if either fails.
+
+        The relay pings the database as it starts and gives up after a few seconds: one
+        that gave up on a database still starting is started once more when the database
+        answers."""
         self._log_dir = self._log_dir_option or Path(tempfile.mkdtemp(prefix="harness-env-"))
         self._log_dir.mkdir(parents=True, exist_ok=True)
         try:
-            await self._database.start(self._log_dir, self._startup_timeout)
-            await self._start_relay(port=0)
+            await self._database.launch(self._log_dir)
+            relay = asyncio.create_task(self._start_relay(port=0))
+            try:
+                await self._database.wait_ready(self._startup_timeout)
+            except BaseException:
+                relay.cancel()
+                await asyncio.gather(relay, return_exceptions=True)
+                raise
+            try:
+                await relay
+            except EnvError as exc:
+                log.info("the relay started before the database answered (%s); again", exc)
+                if self._relay is not None:
+                    await self._relay.stop()
+                await self._start_relay(port=0)
         except BaseException:
             await self.stop()
             raise

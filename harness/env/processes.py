@@ -30,11 +30,12 @@ class ManagedProcess:
     """One child process in its own process group, its output in ``log_path``."""
 
     def __init__(self, name: str, argv: Sequence[str], log_path: Path,
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None, pass_fds: Sequence[int] = ()) -> None:
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
         self.env = dict(env) if env is not None else None
+        self.pass_fds = tuple(pass_fds)
         self._process: asyncio.subprocess.Process | None = None
 
     @property
@@ -54,7 +55,7 @@ class ManagedProcess:
             try:
                 self._process = await asyncio.create_subprocess_exec(
                     *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=log_file,
-                    stderr=asyncio.subprocess.STDOUT, env=self.env,
+                    stderr=asyncio.subprocess.STDOUT, env=self.env, pass_fds=self.pass_fds,
                     start_new_session=True, preexec_fn=_die_with_parent,
                 )
             except OSError as exc:

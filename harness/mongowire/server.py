@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import socket
 from collections.abc import Generator
 from types import TracebackType
 from typing import Any, Final
@@ -65,12 +66,16 @@ class StandInServer:
     def uri(self) -> str:
         return f"mongodb://{self.host}:{self.port}/"
 
-    async def start(self) -> StandInServer:
-        """Bind and start accepting connections; raises ``OSError`` if the port is taken."""
+    async def start(self, sock: socket.socket | None = None) -> StandInServer:
+        """Bind (or take ``sock``, a socket already listening) and start accepting
+        connections; raises ``OSError`` if the port is taken."""
         if self._server is None:
-            self._server = await asyncio.start_server(
-                self._on_connection, self.host, self._requested_port
-            )
+            if sock is not None:
+                self._server = await asyncio.start_server(self._on_connection, sock=sock)
+            else:
+                self._server = await asyncio.start_server(
+                    self._on_connection, self.host, self._requested_port
+                )
             logger.info("MongoDB stand-in listening on %s:%d", self.host, self.port)
         return self
 

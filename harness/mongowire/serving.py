@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 from pathlib import Path
 
 from harness.errors import EnvError
@@ -16,16 +17,21 @@ __all__ = ["run_until_signalled"]
 logger = logging.getLogger(__name__)
 
 
-async def run_until_signalled(host: str, port: int, port_file: Path | None) -> None:
-    """Serve on ``host``:``port`` until SIGTERM or SIGINT; raises ``EnvError`` if it cannot bind."""
+async def run_until_signalled(host: str, port: int, port_file: Path | None,
+                              fd: int | None = None) -> None:
+    """Serve on ``host``:``port`` (or on the listening socket ``fd``, inherited from the
+    process that started this one) until SIGTERM or SIGINT; raises ``EnvError`` if it cannot
+    bind."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        server = await StandInServer(host, port).start()
+        sock = socket.socket(fileno=fd) if fd is not None else None
+        server = await StandInServer(host, port).start(sock)
     except OSError as exc:
-        raise EnvError(f"MongoDB stand-in cannot listen on {host}:{port}: {exc}") from exc
+        where = f"inherited socket {fd}" if fd is not None else f"{host}:{port}"
+        raise EnvError(f"MongoDB stand-in cannot listen on {where}: {exc}") from exc
     try:
         if port_file is not None:
             write_port_file(port_file, server.port)

@@ -94,6 +94,8 @@ class RunReport:
         self.title = title
         self._traces: dict[tuple[int, str], Path] = {}
         self._sections: dict[tuple[int, str], str] = {}
+        self.written: ReportPaths | None = None
+        """What ``finish`` wrote, once it has."""
 
     def add(self, position: int, result: ScenarioResult) -> None:
         """Write the trace of ``result``, the ``position``-th scenario of the run, and
@@ -136,7 +138,8 @@ class RunReport:
                 log.info("JUnit XML written to %s", junit)
         except OSError as exc:
             raise self._unwritable(exc) from exc
-        return ReportPaths(self.report_dir, index, traces, junit)
+        self.written = ReportPaths(self.report_dir, index, traces, junit)
+        return self.written
 
     def _unwritable(self, exc: OSError) -> ConfigError:
         return ConfigError(f"cannot write the report to {exc.filename or self.report_dir}: "

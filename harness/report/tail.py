@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from harness.outcome.results import ScenarioResult
 from harness.report.files import RunReport
@@ -42,13 +43,20 @@ class TailWriter:
         self._due.append((position, result))
         self._flush()
 
-    async def close(self) -> None:
-        """Wait for the parts being written; raise the first error (a ``ConfigError`` when
-        the report folder cannot be written). What was never written ``finish`` writes."""
+    async def close(self, results: list[ScenarioResult] | None = None,
+                    junit_xml: Path | None = None) -> None:
+        """Wait for the parts being written, then with the run's ``results`` (in order)
+        write the rest (``RunReport.finish``, in the worker thread, so it can overlap the
+        environment's stop). Raises the first error (a ``ConfigError`` when the report
+        folder cannot be written)."""
         try:
             for outcome in await asyncio.gather(*self._writing, return_exceptions=True):
                 if isinstance(outcome, BaseException):
                     raise outcome
+            if results is not None:
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self._executor, self._report.finish, results,
+                                           junit_xml)
         finally:
             self._executor.shutdown(wait=False)
 

@@ -21,6 +21,7 @@ import pytest
 from bson.int64 import Int64
 
 from harness.env.database import EmbeddedDatabase
+from harness.env.processes import ManagedProcess
 from harness.mongowire import StandInServer, serve, wire
 
 Doc = dict[str, Any]
@@ -259,17 +260,36 @@ async def test_pymongo_against_in_process_server(standin: StandInServer) -> None
 
 
 async def test_process_writes_port_file_and_exits_0_on_sigterm(tmp_path: Path) -> None:
-    standin = EmbeddedDatabase("standin")
-    await standin.start(tmp_path)
+    process = ManagedProcess("stand-in", [sys.executable, "-m", "harness.mongowire", "--port",
+                                          "0", "--port-file", str(tmp_path / "mongo.port")],
+                             tmp_path / "mongo.log")
+    await process.start()
     try:
-        assert int((tmp_path / "mongo.port").read_text()) == standin.port
+        port = await process.wait_for_port_file(tmp_path / "mongo.port", 20)
         client: pymongo.AsyncMongoClient[Doc]
-        async with pymongo.AsyncMongoClient(standin.uri, serverSelectionTimeoutMS=5000) as client:
+        async with pymongo.AsyncMongoClient(f"mongodb://127.0.0.1:{port}/",
+                                            serverSelectionTimeoutMS=5000) as client:
             assert await client.admin.command("ping") == {"ok": 1.0}
+    finally:
+        await process.stop()
+    assert process.returncode == 0
+    assert "listening on 127.0.0.1" in (tmp_path / "mongo.log").read_text()
+
+
+async def test_the_embedded_stand_in_is_reachable_before_it_has_started(tmp_path: Path) -> None:
+    # The harness binds the socket and hands it down: the URI is known at launch, and a
+    # client that connects at once waits in the backlog for the process to come up.
+    standin = EmbeddedDatabase("standin")
+    await standin.launch(tmp_path)
+    try:
+        client: pymongo.AsyncMongoClient[Doc]
+        async with pymongo.AsyncMongoClient(standin.uri, serverSelectionTimeoutMS=20_000) \
+                as client:
+            assert await client.admin.command("ping") == {"ok": 1.0}
+        assert not (tmp_path / "mongo.port").exists()  # no port file needed
     finally:
         await standin.stop()
     assert standin.process is not None and standin.process.returncode == 0
-    assert "listening on 127.0.0.1" in (tmp_path / "mongo.log").read_text()
 
 
 def test_byte_patterns_tell_int32_from_int64() -> None:
