@@ -42,9 +42,10 @@ _PACK = Path("scenarios")
 @click.option("--only", type=click.Choice(["all", "recorder", "pack"]), default="all",
               show_default=True,
               help="recorder: only the latency `harness record` adds (direct vs recorded); "
-                   "pack: only the scenario pack's wall time at -j 1, 2 and 4.")
+                   "pack: only the scenario pack's wall time at -j 1, 2, 4 and 8, and at -j 8 on "
+                   "fewer cores.")
 @click.option("--repeats", type=int, default=3, show_default=True,
-              help="With --only pack: runs per job count (the median is the figure).")
+              help="With --only pack: runs per setting (the median is the figure).")
 @click.option("--round-trips", type=int, default=2000, show_default=True,
               help="With --only recorder: ack round trips per side.")
 @log_level_option

@@ -61,7 +61,7 @@ def test_recorder_table_has_both_sides_and_the_difference() -> None:
     assert lines[-1].startswith("Machine: Some CPU, 2 cores")
 
 
-def test_the_pack_table_gives_each_job_counts_median_and_speedup() -> None:
+def test_the_pack_table_gives_each_settings_median_and_speedup() -> None:
     from harness.bench.pack import pack_markdown
 
     table = pack_markdown({
@@ -69,10 +69,13 @@ def test_the_pack_table_gives_each_job_counts_median_and_speedup() -> None:
         "jobs": [{"jobs": 1, "wallSeconds": [30.0, 31.5, 29.0], "medianSeconds": 30.0,
                   "speedup": 1.0, "failedRuns": 0},
                  {"jobs": 4, "wallSeconds": [12.0, 11.0, 13.5], "medianSeconds": 12.0,
-                  "speedup": 2.5, "failedRuns": 1}],
+                  "speedup": 2.5, "failedRuns": 1},
+                 {"jobs": 4, "cores": 1, "wallSeconds": [20.0, 20.0, 20.0],
+                  "medianSeconds": 20.0, "speedup": 1.5, "failedRuns": 0}],
         "machine": {"cpu": "Some CPU", "cores": 2}})
-    assert "| 1 | 30.0 s | 30.0, 31.5, 29.0 | 1.00 x | 0 |" in table
-    assert "| 4 | 12.0 s | 12.0, 11.0, 13.5 | 2.50 x | 1 |" in table
+    assert "| 1 | all (2) | 30.0 s | 30.0, 31.5, 29.0 | 1.00 x | 0 |" in table
+    assert "| 4 | all (2) | 12.0 s | 12.0, 11.0, 13.5 | 2.50 x | 1 |" in table
+    assert "| 4 | 1 | 20.0 s | 20.0, 20.0, 20.0 | 1.50 x | 0 |" in table
     assert "Machine: Some CPU, 2 cores." in table
 
 
@@ -87,3 +90,11 @@ def test_each_bench_run_is_kept_with_its_commit(tmp_path: Any) -> None:
     record = json.loads(path.read_text())
     assert record["results"] == {"x": 1} and record["kind"] == "pack"
     assert len(record["commit"]) == 40  # the tests run in a checkout: its HEAD
+
+
+def test_the_pack_is_timed_at_each_job_count_and_on_fewer_cores() -> None:
+    from harness.bench.pack import PackSetting, default_settings
+
+    assert default_settings(cores=2) == [PackSetting(1), PackSetting(2), PackSetting(4),
+                                         PackSetting(8), PackSetting(8, 1)]
+    assert default_settings(cores=1) == [PackSetting(j) for j in (1, 2, 4, 8)]
