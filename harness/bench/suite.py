@@ -19,16 +19,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from pymongo import AsyncMongoClient
-
+from harness.bench._world import seeded
 from harness.bench.machine import describe_machine
 from harness.bench.pack import time_pack
 from harness.env.local import LocalEnvironment
 from harness.env.processes import ManagedProcess
 from harness.load.config import LoadConfig
-from harness.load.runner import LoadResult, run_load, seed_world
+from harness.load.runner import LoadResult, run_load
 from harness.settings import RelaySettings
 from seed import WorldSpec, build_world, cleanup
+from seed.connect import open_database
 
 __all__ = ["BenchOptions", "markdown_table", "run_bench"]
 
@@ -99,25 +99,18 @@ async def run_bench(options: BenchOptions, say: Callable[[str], None]) -> dict[s
             await forwarder.start()
             port = await forwarder.wait_for_port_file(Path(tmp) / "port", _START_TIMEOUT)
             forwarder_url = f"http://127.0.0.1:{port}"
-            client: AsyncMongoClient[Any] = AsyncMongoClient(env.mongo_uri, tz_aware=True)
-            try:
-                db = client[env.database]
+            rounds: dict[str, list[dict[str, Any]]] = {"relay": [], "forwarder": []}
+            async with open_database(env.mongo_uri, env.database) as db:
                 say("seeding and cleaning up the default and a 1,000-drone world")
                 overhead["defaultWorld"] = await _seeding(db, WorldSpec())
                 overhead["bigWorld"] = await _seeding(db, BIG_WORLD)
-                world = await seed_world(db, options.load)
-                rounds: dict[str, list[dict[str, Any]]] = {"relay": [], "forwarder": []}
-                try:
+                async with seeded(db, options.load) as world:
                     for index in range(options.rounds):
                         for name, url in (("relay", env.relay_url),
                                           ("forwarder", forwarder_url)):
                             say(f"round {index + 1}/{options.rounds}: {name}")
                             result = await run_load(options.load, url, world)
                             rounds[name].append(_round(result))
-                finally:
-                    await cleanup(db, world.run_id)
-            finally:
-                await client.close()
         finally:
             await forwarder.stop()
             await env.stop()

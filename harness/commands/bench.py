@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from harness.bench.clients import clients_markdown, measure_clients
 from harness.bench.history import save_history
 from harness.bench.pack import measure_pack, pack_markdown
 from harness.bench.recorder import measure_recorder, recorder_markdown
@@ -39,24 +40,31 @@ _PACK = Path("scenarios")
 @click.option("--scenarios", "scenarios", type=click.Path(path_type=Path), default=None,
               help="Scenario pack to time with `harness run` [default: ./scenarios if any].")
 @click.option("--no-scenarios", is_flag=True, help="Do not time the scenario pack.")
-@click.option("--only", type=click.Choice(["all", "recorder", "pack"]), default="all",
-              show_default=True,
+@click.option("--only", type=click.Choice(["all", "recorder", "pack", "clients"]),
+              default="all", show_default=True,
               help="recorder: only the latency `harness record` adds (direct vs recorded); "
                    "pack: only the scenario pack's wall time at -j 1, 2, 4 and 8, and at -j 8 on "
-                   "fewer cores.")
+                   "fewer cores; clients: only the harness's client CPU per 1,000 delivered "
+                   "events against a bare python-socketio client.")
 @click.option("--repeats", type=int, default=3, show_default=True,
-              help="With --only pack: runs per setting (the median is the figure).")
+              help="With --only pack: runs per setting; with --only clients: rounds per side, "
+                   "alternating (the median is the figure).")
 @click.option("--round-trips", type=int, default=2000, show_default=True,
               help="With --only recorder: ack round trips per side.")
+@click.option("--events", "client_events", type=int, default=10_000, show_default=True,
+              help="With --only clients: delivered events measured per side and round.")
 @log_level_option
 def bench_command(out_path: Path | None, markdown_path: Path | None, drones: int,
                   workers: int | None, duration: float, rounds: int, events_per_prompt: int,
                   scenarios: Path | None, no_scenarios: bool, only: str, round_trips: int,
-                  repeats: int, log_level: str) -> None:
+                  client_events: int, repeats: int, log_level: str) -> None:
     """Measure the relay against a minimal forwarder, side by side, and the harness overhead
-    (``--only recorder``: the latency ``harness record`` adds)."""
+    (``--only recorder``: the latency ``harness record`` adds; ``--only clients``: the
+    simulated clients' CPU against bare python-socketio clients)."""
     if rounds < 1:
         raise click.BadParameter(f"must be >= 1, got {rounds}", param_hint="--rounds")
+    if repeats < 1:
+        raise click.BadParameter(f"must be >= 1, got {repeats}", param_hint="--repeats")
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr)
     if only == "recorder":
         if round_trips < 1:
@@ -66,9 +74,17 @@ def bench_command(out_path: Path | None, markdown_path: Path | None, drones: int
                                              round_trips=round_trips, rounds=2 * rounds))
         _write(found, recorder_markdown(found), out_path, markdown_path, "recorder")
         return
+    if only == "clients":
+        if client_events < 1:
+            raise click.BadParameter(f"must be >= 1, got {client_events}",
+                                     param_hint="--events")
+        found = asyncio.run(measure_clients(lambda text: click.echo(text, err=True),
+                                            pairs=drones, events=client_events,
+                                            rounds=repeats,
+                                            events_per_prompt=events_per_prompt))
+        _write(found, clients_markdown(found), out_path, markdown_path, "clients")
+        return
     if only == "pack":
-        if repeats < 1:
-            raise click.BadParameter(f"must be >= 1, got {repeats}", param_hint="--repeats")
         pack_path = scenarios or _PACK
         if not pack_path.exists():
             raise click.BadParameter(f"{pack_path}: no such scenario pack",

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from pymongo import AsyncMongoClient
 
 from harness.commands.options import (
     admin_token_option,
@@ -31,6 +30,7 @@ from harness.load.runner import LoadResult, Progress, run_load, seed_world
 from harness.load.thresholds import format_metric, parse_thresholds
 from harness.settings import RelaySettings
 from seed import cleanup
+from seed.connect import open_database
 
 __all__ = ["load_command", "load_environment", "started", "write_outputs"]
 
@@ -51,15 +51,6 @@ async def started(env: Environment) -> AsyncIterator[Environment]:
         yield env
     finally:
         await env.stop()
-
-
-@contextlib.asynccontextmanager
-async def _database(env: Environment) -> AsyncIterator[Any]:
-    client: AsyncMongoClient[Any] = AsyncMongoClient(env.mongo_uri, tz_aware=True)
-    try:
-        yield client[env.database]
-    finally:
-        await client.close()
 
 
 def _progress_line(progress: Progress) -> None:
@@ -87,7 +78,7 @@ async def _load(kind: str, params: dict[str, Any], config: LoadConfig,
                 thresholds: Any, quiet: bool, keep_world: bool) -> LoadResult:
     async with started(load_environment(kind, params)) as env:
         click.echo(f"environment: {env.describe()}", err=True)
-        async with _database(env) as db:
+        async with open_database(env.mongo_uri, env.database) as db:
             world = await seed_world(db, config)
             click.echo(f"seeded run {world.run_id}: {len(world.users)} users, "
                        f"{len(world.drones)} drones, {len(world.chat_sessions)} chat sessions",

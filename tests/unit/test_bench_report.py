@@ -98,3 +98,22 @@ def test_the_pack_is_timed_at_each_job_count_and_on_fewer_cores() -> None:
     assert default_settings(cores=2) == [PackSetting(1), PackSetting(2), PackSetting(4),
                                          PackSetting(8), PackSetting(8, 1)]
     assert default_settings(cores=1) == [PackSetting(j) for j in (1, 2, 4, 8)]
+
+
+def test_the_clients_table_gives_both_sides_their_rounds_and_the_ratio() -> None:
+    from harness.bench.clients import clients_markdown
+
+    def side(per_1000: float, runs: list[float]) -> dict[str, Any]:
+        return {"cpuMsPer1000": per_1000, "rate": 500.0,
+                "rounds": [{"cpuMsPer1000": r} for r in runs]}
+
+    table = clients_markdown({
+        "ratio": 1.2, "harness": side(420.0, [410.0, 420.0, 430.5]),
+        "bare": side(350.0, [340.0, 350.0, 360.0]), "pairs": 20, "events": 10000,
+        "rounds": 3, "eventsPerPrompt": 20, "textSize": 64, "rate": 0.0,
+        "machine": _results()["machine"]})
+    lines = table.splitlines()
+    assert "| harness (load worker) | 420.0 | 410.0, 420.0, 430.5 | 500 |" in lines
+    assert "| bare python-socketio | 350.0 | 340.0, 350.0, 360.0 | 500 |" in lines
+    assert "| ratio harness / bare | **1.20** | | |" in lines
+    assert lines[-1].startswith("Machine: Some CPU, 2 cores")
