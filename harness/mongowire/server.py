@@ -23,6 +23,7 @@ from typing import Any, Final
 from harness.mongowire import wire
 from harness.mongowire.codes import FAILED_TO_PARSE, CommandError
 from harness.mongowire.commands import run_command
+from harness.mongowire.selection import install as install_selection
 from harness.mongowire.state import Call, ServerState
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class StandInServer:
         self.host = host
         self._requested_port = port
         self.message_timeout = message_timeout
+        install_selection()
         self.state = ServerState()
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
