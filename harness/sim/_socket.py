@@ -23,7 +23,7 @@ import contextlib
 import logging
 import socket
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
@@ -35,6 +35,7 @@ import socketio
 from socketio import packet
 
 from harness.protocol import SOCKETIO_PATH
+from harness.sim._engine import EngineClient, engine_clock, raise_decode_limit
 from harness.sim.reconnect import SERVER_DISCONNECT
 
 __all__ = ["CONNECTION_ERRORS", "TRANSPORTS", "Link", "LinkOwner", "Reply", "Transport"]
@@ -49,20 +50,10 @@ CONNECTION_ERRORS: Final = (
     engineio.exceptions.ConnectionError,
 )
 
-# python-engineio's client aborts the whole long-polling connection when one poll response
-# carries more than ``Payload.max_decode_packets`` (16) packets, which any burst of stream
-# events to a polling IDE produces; the guard is a server-side DoS limit with no use in a
-# test client, so the simulated clients raise it (a process-wide class attribute).
-_MAX_DECODE_PACKETS: Final = 1_000_000
 # How early python-engineio's websocket read timeout (pingInterval + pingTimeout from the
 # last message) may fire before the watchdog's deadline (from the last PING, read a
 # moment later) and still count as the ping timeout.
 _PING_SLACK: Final = 0.25
-
-
-def _raise_decode_limit() -> None:
-    current = engineio.payload.Payload.max_decode_packets
-    engineio.payload.Payload.max_decode_packets = max(current, _MAX_DECODE_PACKETS)
 
 
 @dataclass(frozen=True)
@@ -97,57 +88,6 @@ class LinkOwner(Protocol):
     def link_failed(self, link: Link, where: str, exc: BaseException) -> None: ...
 
 
-def _engine_clock() -> float:
-    return asyncio.get_running_loop().time()
-
-
-class _EngineClient(engineio.AsyncClient):  # type: ignore[misc]
-    """Engine.IO client that delivers every message received before a disconnect first.
-
-    The library hands each received message to a task of its own but runs the
-    ``disconnect`` handlers at once, so events read in the same poll response (or the same
-    websocket read) as the relay's CLOSE, or just before a goodbye, were handled after the
-    disconnect: recorded after it with no socket id, a false "after-disconnect". Here the
-    disconnect waits for the message tasks already started.
-    """
-
-    _FLUSH_TIMEOUT: Final = 2.0
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._message_tasks: set[asyncio.Task[Any]] = set()
-        self.last_ping: float | None = None  # loop time of the handshake or the last PING
-
-    async def _receive_packet(self, pkt: engineio.packet.Packet) -> None:
-        if pkt.packet_type == engineio.packet.PING:
-            self.last_ping = _engine_clock()
-        await super()._receive_packet(pkt)
-
-    @property
-    def ping_deadline(self) -> float | None:
-        """When socket.io-client would give up on the server's heartbeat (loop time)."""
-        if self.last_ping is None:
-            return None
-        return self.last_ping + float(self.ping_interval) + float(self.ping_timeout)
-
-    async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
-        if event == "connect":
-            self.last_ping = _engine_clock()
-        if event == "disconnect":
-            await self._drain_messages()
-        result = await super()._trigger_event(event, *args, **kwargs)
-        if event == "message" and isinstance(result, asyncio.Task):
-            self._message_tasks.add(result)
-            result.add_done_callback(self._message_tasks.discard)
-        return result
-
-    async def _drain_messages(self) -> None:
-        current = asyncio.current_task()
-        pending = [t for t in self._message_tasks if t is not current and not t.done()]
-        if pending:
-            await asyncio.wait(pending, timeout=self._FLUSH_TIMEOUT)
-
-
 class _Client(socketio.AsyncClient):  # type: ignore[misc]
     """``AsyncClient`` whose event handling lets the owner send no ack at all.
 
@@ -161,7 +101,7 @@ class _Client(socketio.AsyncClient):  # type: ignore[misc]
         self._link = link
 
     def _engineio_client_class(self) -> type[engineio.AsyncClient]:
-        return _EngineClient
+        return EngineClient
 
     async def _handle_disconnect(self, namespace: str | None) -> None:
         # The library reports this packet and an Engine.IO CLOSE with the same reason;
@@ -226,7 +166,7 @@ class Link:
     def __init__(
         self, owner: LinkOwner, *, actor: str, transport: Transport, request_timeout: float
     ) -> None:
-        _raise_decode_limit()
+        raise_decode_limit()
         self.owner = owner
         self.actor = actor
         self.transport: Transport = transport
@@ -295,7 +235,7 @@ class Link:
             deadline = eio.ping_deadline
             if deadline is None:
                 return
-            delay = deadline - _engine_clock()
+            delay = deadline - engine_clock()
             if delay > 0:
                 await asyncio.sleep(delay)
                 continue
@@ -315,7 +255,7 @@ class Link:
             # An Engine.IO CLOSE (the Socket.IO DISCONNECT marked the link already).
             return "transport close"
         deadline = self.sio.eio.ping_deadline
-        if deadline is not None and _engine_clock() >= deadline - _PING_SLACK:
+        if deadline is not None and engine_clock() >= deadline - _PING_SLACK:
             return "ping timeout"  # python-engineio's own read timeout got there first
         # engine.io-client's websocket transport turns every loss of an open socket into
         # ``close`` (the ws library does not emit ``error`` for a reset socket); a failed
@@ -430,20 +370,19 @@ class Link:
                     await self.gone.wait()
         await self.release()
 
-    def spawn(self, coro: Awaitable[None], what: str) -> None:
-        """Run ``coro`` in a task owned by this link; a failure is reported, not lost."""
-
-        async def guarded() -> None:
-            try:
-                await coro
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self.owner.link_failed(self, what, exc)
-
-        task = asyncio.get_running_loop().create_task(guarded())
+    def spawn(self, coro: Coroutine[Any, Any, None], what: str) -> None:
+        """Run ``coro`` in a task owned by this link; a failure is reported, not lost.
+        (The task runs ``coro`` itself, so one cancelled before it started leaves no
+        coroutine unawaited.)"""
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda done: self._settled(done, what))
+
+    def _settled(self, task: asyncio.Task[None], what: str) -> None:
+        self._tasks.discard(task)
+        failure = None if task.cancelled() else task.exception()
+        if isinstance(failure, Exception):
+            self.owner.link_failed(self, what, failure)
 
     def cancel_tasks(self) -> None:
         """Cancel this link's background tasks (a crashed process runs nothing more)."""
