@@ -46,6 +46,12 @@ MAX_SAMPLES: Final = 50  # violation messages kept verbatim (counts are always e
 RECENT_WORK_ORDERS: Final = 4096
 
 LatencySink = Callable[[str, float], None]
+_NOBODY: Final[frozenset[str]] = frozenset()
+
+
+def _label(ide_actor: str, event: str, seq: int, work_order: str) -> str:
+    """How a violation names the receipt (built only when there is one)."""
+    return f"{ide_actor} got {event} seq {seq} of work order {work_order}"
 
 
 @dataclass
@@ -175,7 +181,7 @@ class StreamChecker:
             stream = _Stream(work_order, chat, registration, message.actor)
             self._streams[work_order] = stream
         stream.last_seq = max(stream.last_seq, seq)
-        recipients = self._on_chat.get(chat, set())
+        recipients = self._on_chat.get(chat, _NOBODY)
         for ide in recipients:
             stream.expect.setdefault(ide, seq)
         if recipients:
@@ -189,39 +195,42 @@ class StreamChecker:
             self._violate("delivery/phantom", f"{ide_actor} got a malformed {event}: {payload}")
             return
         work_order, chat, seq = fields
-        label = f"{ide_actor} got {event} seq {seq} of work order {work_order}"
+
+        def label() -> str:  # built only for a violation
+            return _label(ide_actor, event, seq, work_order)
+
         ide = self._ides.get(ide_actor)
         maybe_on = ide is not None and chat not in ide.chats and chat in ide.opening
         if ide is None or (chat not in ide.chats and not maybe_on):
             owner = self._chat_owner.get(chat)
             if ide is not None and owner is not None and owner != ide.user:
                 self._violate("isolation/other-user",
-                              f"{label}: chat session {chat} belongs to another user")
+                              f"{label()}: chat session {chat} belongs to another user")
             else:
                 self._violate("isolation/scope",
-                              f"{label}: it has not opened chat session {chat}")
+                              f"{label()}: it has not opened chat session {chat}")
             return
         stream = self._streams.get(work_order)
         if stream is None:
             if work_order in self._recent:
-                self._violate("delivery/duplicate", f"{label} after the work order finished")
+                self._violate("delivery/duplicate", f"{label()} after the work order finished")
             else:
-                self._violate("delivery/phantom", f"{label}: no drone streamed it")
+                self._violate("delivery/phantom", f"{label()}: no drone streamed it")
             return
         if payload.get("registrationId") != stream.registration:
             self._violate("delivery/registration",
-                          f"{label} with registrationId {payload.get('registrationId')}, "
+                          f"{label()} with registrationId {payload.get('registrationId')}, "
                           f"streamed by {stream.registration}")
         if maybe_on and ide_actor not in stream.expect:
-            self._received_loose(stream, ide_actor, seq, event, label)
+            self._received_loose(stream, ide_actor, seq, event, work_order)
             return
         expected = stream.expect.get(ide_actor)
         if expected is None or seq < expected:
-            self._violate("delivery/duplicate", f"{label}, expected seq {expected}")
+            self._violate("delivery/duplicate", f"{label()}, expected seq {expected}")
             return
         if seq > expected:
             self._violate("delivery/order",
-                          f"{label}, expected seq {expected} (missing {seq - expected})")
+                          f"{label()}, expected seq {expected} (missing {seq - expected})")
             for skipped in range(expected, seq):
                 self._settle((work_order, skipped), None, None)
         stream.expect[ide_actor] = seq + 1
@@ -233,15 +242,16 @@ class StreamChecker:
                 self._close(stream)
 
     def _received_loose(self, stream: _Stream, ide_actor: str, seq: int, event: str,
-                        label: str) -> None:
+                        work_order: str) -> None:
         """A receipt of an IDE indexed by an open not yet acked: owed nothing, but each
         event once and in order from the first one it gets."""
         expected = stream.loose.get(ide_actor, seq)
         if seq < expected:
-            self._violate("delivery/duplicate", f"{label}, expected seq {expected}")
+            self._violate("delivery/duplicate",
+                          f"{_label(ide_actor, event, seq, work_order)}, expected seq {expected}")
         elif seq > expected:
-            self._violate("delivery/order",
-                          f"{label}, expected seq {expected} (missing {seq - expected})")
+            self._violate("delivery/order", f"{_label(ide_actor, event, seq, work_order)}, "
+                          f"expected seq {expected} (missing {seq - expected})")
         stream.loose[ide_actor] = max(expected, seq + 1)
         self.delivered[event] += 1
 

@@ -68,13 +68,13 @@ class WorkerStats:
         self.crashes = 0
 
     def latency_of(self, event: str, seconds: float) -> None:
-        """A delivery latency (drone emit -> IDE receipt) of ``event``."""
+        """A delivery latency (drone emit -> IDE receipt) of ``event`` (the histogram of
+        every event, ``ALL``, is merged from these at each snapshot: one record per event)."""
         self.delivered[event] += 1
-        for key in (event, ALL):
-            histogram = self.latency.get(key)
-            if histogram is None:
-                histogram = self.latency[key] = Histogram()
-            histogram.record(seconds)
+        histogram = self.latency.get(event)
+        if histogram is None:
+            histogram = self.latency[event] = Histogram()
+        histogram.record(seconds)
 
     def timing(self, what: str, seconds: float) -> None:
         """An ack round trip (``lock``, ``submit``) or a connect time (``connect``)."""
@@ -90,6 +90,11 @@ class WorkerStats:
     def snapshot(self, t: float, phase: str, gauges: Gauges, violations: dict[str, int],
                  samples: list[str], lost_in_crash: int, *, final: bool = False) -> Snapshot:
         """The delta since the last snapshot; counters restart from zero."""
+        if self.latency:
+            every = self.latency[ALL] = Histogram()
+            for histogram in list(self.latency.values()):
+                if histogram is not every:
+                    every.merge(histogram)
         snap = Snapshot(
             worker=self.worker, t=t, phase=phase, delivered=dict(self.delivered),
             sent=dict(self.sent), errors=dict(self.errors), latency=self.latency,

@@ -29,6 +29,9 @@ __all__ = ["WorkerArgs", "WorkerRun", "worker_main"]
 
 log = logging.getLogger(__name__)
 
+# What an IDE hears that its driver waits for.
+_HEARD = frozenset({Event.WORK_ORDER_COMPLETE, Event.DRONE_STATUS})
+
 
 @dataclass(frozen=True)
 class WorkerArgs:
@@ -87,17 +90,20 @@ class WorkerRun:
             elif direction == "received" and event == Event.PROTOCOL_ERROR:
                 code = message.payload.get("error") if isinstance(message.payload, dict) else None
                 self.stats.error(f"protocolError:{code}")
-        if direction == "disconnect" and message.meta.get("reason") in ("server", "replaced"):
+        if direction == "received":
+            if message.kind == "ide" and event in _HEARD:
+                self._heard(message)
+        elif direction == "disconnect" and message.meta.get("reason") in ("server", "replaced"):
             self.stats.error(f"disconnected:{message.meta.get('reason')}")
-        if message.kind != "ide" or direction != "received":
-            return
+
+    def _heard(self, message: Message) -> None:
         driver = self._by_ide.get(message.actor)
-        payload = message.payload if isinstance(message.payload, dict) else {}
         if driver is None:
             return
-        if event == Event.WORK_ORDER_COMPLETE:
+        payload = message.payload if isinstance(message.payload, dict) else {}
+        if message.event == Event.WORK_ORDER_COMPLETE:
             driver.work_order_complete(str(payload.get("workOrderId")))
-        elif event == Event.DRONE_STATUS:
+        else:
             driver.drone_status(payload.get("registrationId"), payload.get("status"))
 
     # --- snapshots ---------------------------------------------------------------------------
