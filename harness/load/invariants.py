@@ -10,11 +10,18 @@ bounded list of recent ones (to tell a late duplicate from a phantom).
 
     delivery/duplicate     an IDE received a seq it had already received
     delivery/order         an IDE received a seq past the one it expected (a gap or reorder)
-    delivery/missing       an event was sent and never reached an IDE on its chat session
+    delivery/missing       an event was sent and had not reached an IDE on its chat session
+                           when that IDE left, its work order overdue (not completed
+                           within the completion timeout), or at the end of the run
     delivery/phantom       an IDE received an event for a work order no drone streamed
     delivery/registration  a forwarded event named another drone's registrationId
     isolation/scope        an IDE received an event of a chat session it did not open
     isolation/other-user   ... of a chat session of another user
+
+A work order that does not complete within the driver's completion timeout is *overdue*
+(``give_up``), not yet missing: an overloaded relay may deliver the rest late, and what
+arrives late is checked like the rest (late is latency, not loss). What an IDE is still
+owed of an overdue work order when it leaves is missing.
 
 An IDE that has sent ``openChatSession`` and not yet had its ok (``ide_opening``; an ack
 that timed out included: an overloaded relay may index it all the same) may receive that
@@ -66,6 +73,7 @@ class _Stream:
     loose: dict[str, int] = field(default_factory=dict)
     last_seq: int = -1
     abandoned: bool = False
+    overdue: bool = False  # not completed within the completion timeout
     done: set[str] = field(default_factory=set)
 
 
@@ -132,10 +140,16 @@ class StreamChecker:
             self._on_chat.get(chat, set()).discard(actor)
         for stream in list(self._streams.values()):
             if stream.chat_session in ide.chats and actor in stream.expect:
+                owed = stream.overdue and not stream.abandoned
+                unsent = 0
                 for seq in range(stream.expect.pop(actor), stream.last_seq + 1):
                     if (stream.work_order, seq) in self._inflight:
-                        self.lost_on_leave += 1
+                        unsent += 1
                         self._settle((stream.work_order, seq), None, None)
+                if owed and unsent:
+                    self._missing(stream, unsent, actor)
+                else:
+                    self.lost_on_leave += unsent
                 stream.done.discard(actor)
                 if stream.expect and stream.done >= set(stream.expect):
                     self._close(stream)
@@ -289,28 +303,32 @@ class StreamChecker:
             if stream is not None:
                 self._drop(stream)
 
+    def _missing(self, stream: _Stream, count: int, waiting: str) -> None:
+        self.violations["delivery/missing"] += count
+        if len(self.samples) < MAX_SAMPLES:
+            self.samples.append(
+                f"[delivery/missing] {count} event(s) of work order {stream.work_order} "
+                f"(drone {stream.drone}, chat session {stream.chat_session}) never reached "
+                f"{waiting}")
+
     def _drop(self, stream: _Stream, *, missing: bool = False) -> None:
         keys = [k for k in self._inflight if k[0] == stream.work_order]
         for key in keys:
             del self._inflight[key]
         if missing and keys:
-            self.violations["delivery/missing"] += len(keys)
-            if len(self.samples) < MAX_SAMPLES:
-                waiting = ", ".join(sorted(set(stream.expect) - stream.done)) or "no IDE"
-                self.samples.append(
-                    f"[delivery/missing] {len(keys)} event(s) of work order "
-                    f"{stream.work_order} (drone {stream.drone}, chat session "
-                    f"{stream.chat_session}) never reached {waiting}")
+            self._missing(stream, len(keys),
+                          ", ".join(sorted(set(stream.expect) - stream.done)) or "no IDE")
         elif keys:
             self.lost_in_crash += len(keys)
         self._close(stream)
 
     def give_up(self, work_order_id: str) -> None:
-        """The work order did not finish in time with no crash to excuse it: whatever is
-        still in flight is missing."""
+        """The work order did not complete within the completion timeout, with no crash to
+        excuse it: it is overdue. What still arrives is checked as usual; what its IDEs
+        are still owed when they leave is missing."""
         stream = self._streams.get(work_order_id)
-        if stream is not None:
-            self._drop(stream, missing=not stream.abandoned)
+        if stream is not None and not stream.abandoned:
+            stream.overdue = True
 
     def finish(self) -> None:
         """End of run: every event still in flight on a stream not abandoned is missing."""

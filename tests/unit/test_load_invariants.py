@@ -161,11 +161,44 @@ def test_abandoned_work_order_tail_is_not_missing(checker: StreamChecker) -> Non
     assert checker.violations == {}
 
 
-def test_give_up_counts_the_tail_missing(checker: StreamChecker) -> None:
+def test_an_overdue_work_order_delivered_late_is_no_violation(checker: StreamChecker) -> None:
+    """An overloaded relay delivers past the completion timeout: late, not lost (it was
+    counted missing, and its late events duplicates 'after the work order finished')."""
+    feed(checker, sent(0, t=1.0), sent(1, t=1.0), sent(2, event="workOrderComplete", t=1.0),
+         got(0, t=1.1))
+    checker.give_up(WO)
+    feed(checker, sent(0, wo=WO2, t=40.0))  # the driver moved on to the next prompt
+    feed(checker, got(1, t=45.0), got(2, event="workOrderComplete", t=45.0),
+         got(0, wo=WO2, t=45.5))
+    assert checker.violations == {}
+    assert checker.open_streams == 1 and checker.in_flight == 0
+    assert ("workOrderComplete", 44.0) in checker.latencies  # type: ignore[attr-defined]
+
+
+def test_an_overdue_work_order_is_still_held_to_order(checker: StreamChecker) -> None:
     feed(checker, sent(0), sent(1), sent(2), got(0))
     checker.give_up(WO)
+    feed(checker, got(2), got(1))
+    assert checker.violations == {"delivery/order": 1, "delivery/duplicate": 1}
+
+
+def test_what_an_ide_is_owed_of_an_overdue_work_order_when_it_leaves_is_missing(
+        checker: StreamChecker) -> None:
+    feed(checker, sent(0), sent(1), sent(2), got(0))
+    checker.give_up(WO)
+    assert checker.violations == {}
+    checker.ide_left("ide-0")
     assert checker.violations == {"delivery/missing": 2}
-    assert checker.open_streams == 0
+    assert "2 event(s) of work order" in checker.samples[0]
+    assert checker.lost_on_leave == 0 and checker.in_flight == 0
+
+
+def test_an_overdue_work_order_still_owed_at_the_end_is_missing(
+        checker: StreamChecker) -> None:
+    feed(checker, sent(0), sent(1), got(0))
+    checker.give_up(WO)
+    checker.finish()
+    assert checker.violations == {"delivery/missing": 1}
 
 
 def test_negative_sends_are_not_expected(checker: StreamChecker) -> None:
