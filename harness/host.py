@@ -1,14 +1,16 @@
-"""This machine, for every layer: a free port, whether a process lives, and the port file
-a server writes once it listens (so a parent can find a port 0 bind)."""
+"""This machine, for every layer: a free port, whether a process lives, the port file a
+server writes once it listens (so a parent can find a port 0 bind), and the open-files
+limit many sockets need."""
 
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import tempfile
 from pathlib import Path
 
-__all__ = ["free_port", "pid_alive", "write_port_file"]
+__all__ = ["free_port", "pid_alive", "raise_open_files_limit", "write_port_file"]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -41,3 +43,17 @@ def write_port_file(path: Path, port: int) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def raise_open_files_limit() -> int:
+    """Raise this process's soft limit on open files to its hard limit (children started
+    afterwards inherit it); returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            return soft
+        return target
+    return soft

@@ -23,6 +23,7 @@ from harness.commands.options import (
     relay_url_option,
 )
 from harness.env import ENVIRONMENT_KINDS, Environment
+from harness.host import raise_open_files_limit
 from harness.load.config import LoadConfig, default_workers
 from harness.load.html import render_html
 from harness.load.report import result_to_json, summary_lines
@@ -129,6 +130,13 @@ async def _load(kind: str, params: dict[str, Any], config: LoadConfig,
               show_default=True)
 @click.option("--interval", type=float, default=1.0, show_default=True,
               help="Seconds between progress lines (and time-series points).")
+@click.option("--max-connecting", type=int, default=64, show_default=True,
+              help="Pairs setting up (connect, open, lock) at once over all workers; the "
+                   "ramp-up stretches when the relay is slower than it.")
+@click.option("--ack-timeout", type=float, default=10.0, show_default=True,
+              help="Seconds an IDE waits for an ack, and a client for its connection.")
+@click.option("--completion-timeout", type=float, default=30.0, show_default=True,
+              help="Seconds an IDE waits for a work order's workOrderComplete.")
 @click.option("--threshold", "threshold_texts", multiple=True,
               help='Pass/fail gate, repeatable: "p99<50ms", "rate>3000/s", "errors==0".')
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -157,8 +165,10 @@ def load_command(env_kind: str, threshold_texts: tuple[str, ...], html_path: Pat
         events_per_prompt=params["events_per_prompt"], text_size=params["text_size"],
         crash_rate=params["crash_rate"], ide_churn=params["ide_churn"],
         transport=params["transport"], interval=params["interval"],
-        random_seed=params["random_seed"],
+        random_seed=params["random_seed"], max_connecting=params["max_connecting"],
+        ack_timeout=params["ack_timeout"], completion_timeout=params["completion_timeout"],
     )
+    raise_open_files_limit()  # before the relay and the workers start: they inherit it
     logging.basicConfig(level=params["log_level"].upper(), stream=sys.stderr)
     result = asyncio.run(_load(env_kind, params, config, thresholds, quiet, keep_world))
     for line in summary_lines(result):

@@ -78,6 +78,9 @@ class DriverRun(Protocol):
     @property
     def stopping(self) -> bool: ...
 
+    @property
+    def setup_slots(self) -> asyncio.Semaphore: ...
+
 
 # The driver reconnects its pair itself (``_setup``), reopening and relocking as it does.
 _NO_RECONNECTION = Reconnection(enabled=False)
@@ -163,6 +166,12 @@ class PairDriver:
         return False
 
     async def _setup(self) -> bool:
+        async with self.run.setup_slots:  # a bounded number of pairs connect at once
+            if self.run.stopping:  # the run ended while this pair waited for its turn
+                return False
+            return await self._set_up()
+
+    async def _set_up(self) -> bool:
         for _ in range(_SETUP_ATTEMPTS):
             try:
                 if not self.drone.connected:

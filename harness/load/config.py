@@ -36,7 +36,10 @@ class LoadConfig:
     streams ``events_per_prompt`` events of ``text_size`` bytes at ``rate`` events/s per
     drone (0: as fast as possible). Chaos: ``crash_rate`` is the fraction of work orders
     during which the drone crashes (it reconnects and is locked again), ``ide_churn`` the
-    fraction of prompts before which the IDE leaves and comes back.
+    fraction of prompts before which the IDE leaves and comes back. At most
+    ``max_connecting`` pairs set up (connect, open, lock) at once over all workers, so a
+    relay slower than the ramp-up is not flooded into timeouts and retries (the ramp then
+    takes as long as the relay needs).
     """
 
     drones: int = 10
@@ -55,11 +58,13 @@ class LoadConfig:
     completion_timeout: float = 30.0
     ack_timeout: float = 10.0
     random_seed: int | None = None
+    max_connecting: int = 64
 
     def __post_init__(self) -> None:
         for flag, value in (("--drones", self.drones), ("--drones-per-user",
                             self.drones_per_user), ("--workers", self.workers),
-                            ("--events-per-prompt", self.events_per_prompt)):
+                            ("--events-per-prompt", self.events_per_prompt),
+                            ("--max-connecting", self.max_connecting)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{flag} must be an integer >= 1, got {value!r}")
         if isinstance(self.text_size, bool) or not isinstance(self.text_size, int) \
@@ -90,6 +95,11 @@ class LoadConfig:
     def users(self) -> int:
         """Users to seed."""
         return math.ceil(self.drones / self.drones_per_user)
+
+    @property
+    def connecting_per_worker(self) -> int:
+        """Pairs one worker sets up at once (its share of ``max_connecting``)."""
+        return max(math.ceil(self.max_connecting / self.workers), 1)
 
     @property
     def pacing(self) -> float:

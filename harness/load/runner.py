@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import EnvError
+from harness.host import raise_open_files_limit
 from harness.load.config import LoadConfig, pairs_of, split_pairs
 from harness.load.metrics import RunAggregate, Snapshot
 from harness.load.thresholds import Threshold, ThresholdResult, evaluate
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 _READY_TIMEOUT = 60.0
 _POLL = 0.25
 _JOIN_TIMEOUT = 10.0
+_SPARE_FILES = 256  # a worker's own files and the sockets it is closing
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ async def run_load(
     """
     pairs = pairs_of(world, config.drones, config.drones_per_user)
     slices = split_pairs(pairs, config.workers)
+    _check_open_files(max(len(s) for s in slices))
     budgets: list[int | None] = [
         None if config.events is None else math.ceil(config.events * len(s) / len(pairs))
         for s in slices
@@ -145,6 +148,17 @@ async def run_load(
     result = LoadResult(config, relay_url, wall, aggregate, worker_failures=failures)
     result.thresholds = evaluate(thresholds, aggregate.metrics())
     return result
+
+
+def _check_open_files(pairs_per_worker: int) -> None:
+    """Raise the open-files limit the workers inherit; warn when it is still too low for
+    two sockets per pair (and the process's own files)."""
+    limit = raise_open_files_limit()
+    needed = 2 * pairs_per_worker + _SPARE_FILES
+    if limit < needed:
+        log.warning("the open-files limit is %d, below the %d a worker of %d pairs needs: "
+                    "raise it (ulimit -n) or use more --workers", limit, needed,
+                    pairs_per_worker)
 
 
 def _get(results: Any) -> Any:

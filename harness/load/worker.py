@@ -58,6 +58,7 @@ class WorkerRun:
         self.checker = StreamChecker(on_latency=self.stats.latency_of)
         self.history = SinkHistory(self)
         self.stopped = False  # by the parent or the event budget
+        self.setup_slots = asyncio.Semaphore(args.config.connecting_per_worker)
         self._by_ide: dict[str, PairDriver] = {}
         self._sent_violations: Counter[str] = Counter()
         self._sent_samples = 0
