@@ -136,7 +136,8 @@ async def _load(kind: str, params: dict[str, Any], config: LoadConfig,
 @click.option("--ack-timeout", type=float, default=10.0, show_default=True,
               help="Seconds an IDE waits for an ack, and a client for its connection.")
 @click.option("--completion-timeout", type=float, default=30.0, show_default=True,
-              help="Seconds an IDE waits for a work order's workOrderComplete.")
+              help="Seconds an IDE waits for a work order's workOrderComplete beyond "
+                   "the stream's own duration (--events-per-prompt at --rate).")
 @click.option("--threshold", "threshold_texts", multiple=True,
               help='Pass/fail gate, repeatable: "p99<50ms", "rate>3000/s", "errors==0".')
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),

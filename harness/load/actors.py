@@ -9,6 +9,7 @@ comes back between prompts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -104,14 +105,20 @@ class PairDriver:
                               transport=config.transport, user_id=pair.user_id,
                               reconnection=_NO_RECONNECTION)
         self._stream_seconds = max(config.events_per_prompt * config.pacing, 0.02)
+        # How long a work order may take: its stream at the drone's pace, and then the
+        # completion timeout (a 60-event stream at 1/s is not late after 30 s).
+        self._completion_wait = config.events_per_prompt * config.pacing \
+            + config.completion_timeout
         self._waiting: tuple[str, asyncio.Future[None]] | None = None
         self._early: str | None = None
+        self._completed = asyncio.Event()  # some workOrderComplete since the last submit
         self._offline = asyncio.Event()
         self._opened = False  # this IDE connection's openChatSession was acked ok
 
     # --- called by the worker's recorder ----------------------------------------------
     def work_order_complete(self, work_order_id: str) -> None:
         """The IDE received ``workOrderComplete`` for ``work_order_id``."""
+        self._completed.set()
         if self._waiting is not None and self._waiting[0] == work_order_id:
             if not self._waiting[1].done():
                 self._waiting[1].set_result(None)
@@ -212,12 +219,18 @@ class PairDriver:
 
     async def _prompt(self) -> bool:
         pair = self.pair
+        self._completed.clear()
         try:
             answer = await self._emit("submit", Event.SUBMIT_PROMPT, {
                 "registrationId": pair.registration_id, "chatSessionId": pair.chat_session_id,
                 "prompt": f"load prompt for {self.drone.name}"})
         except AckTimeout as exc:  # an overloaded relay: the drone may stream anyway
             self.run.stats.error(_error_code(exc))
+            # Not at once again: one prompt a pair at a time, also when the relay takes it
+            # late (the next waits for a workOrderComplete, or the completion timeout).
+            if not self.run.stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._completed.wait(), self._completion_wait)
             return self.drone.connected and self.ide.connected
         if not answer.get("ok"):
             if self.run.stopping:
@@ -235,7 +248,7 @@ class PairDriver:
             if self.rng.random() < self.run.config.crash_rate:
                 return await self._crash_and_return(work_order_id, done)
             try:
-                await asyncio.wait_for(asyncio.shield(done), self.run.config.completion_timeout)
+                await asyncio.wait_for(asyncio.shield(done), self._completion_wait)
             except TimeoutError:
                 self.run.stats.error("completion-timeout")
                 self.run.checker.give_up(work_order_id)

@@ -36,7 +36,9 @@ class LoadConfig:
     streams ``events_per_prompt`` events of ``text_size`` bytes at ``rate`` events/s per
     drone (0: as fast as possible). Chaos: ``crash_rate`` is the fraction of work orders
     during which the drone crashes (it reconnects and is locked again), ``ide_churn`` the
-    fraction of prompts before which the IDE leaves and comes back. At most
+    fraction of prompts before which the IDE leaves and comes back. A work order is overdue
+    when its ``workOrderComplete`` has not come ``completion_timeout`` seconds after its
+    stream's own duration (``events_per_prompt`` at ``rate``). At most
     ``max_connecting`` pairs set up (connect, open, lock) at once over all workers, so a
     relay slower than the ramp-up is not flooded into timeouts and retries (the ramp then
     takes as long as the relay needs).

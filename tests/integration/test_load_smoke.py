@@ -111,6 +111,20 @@ async def test_an_open_acked_too_late_is_no_isolation_violation(
     assert agg.work_orders > 0 and agg.delivered["workOrderComplete"] == agg.work_orders
 
 
+async def test_a_stream_longer_than_the_completion_timeout_is_not_overdue(
+        relay_env: LocalEnvironment, load_world: World) -> None:
+    """The completion timeout counts from the end of the stream's own duration: a paced
+    stream of 2.5 s (6 events at 2/s) with a 2 s timeout completes, every time (every
+    work order of such a run was overdue, and its last events were counted missing)."""
+    config = LoadConfig(drones=2, drones_per_user=3, workers=1, ramp_up=0.0, duration=1.0,
+                        events_per_prompt=6, rate=2.0, completion_timeout=2.0, interval=0.5)
+    result = await run_load(config, relay_env.relay_url, load_world)
+    agg = result.aggregate
+    assert result.worker_failures == []
+    assert agg.errors == {} and agg.violations == {}, (agg.errors, agg.samples)
+    assert agg.work_orders >= 2 and agg.delivered["workOrderComplete"] == agg.work_orders
+
+
 async def _cli(*args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "harness.cli", "load", *args,
