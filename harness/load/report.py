@@ -21,6 +21,14 @@ def _stats(histogram: Histogram) -> dict[str, float]:
             histogram.summary().items()}
 
 
+def _short_of_drones(peak: int, drones: int, max_connecting: int) -> list[str]:
+    if peak >= drones:
+        return []
+    return [f"note: at most {peak} of the {drones} drones were connected at once: the relay "
+            f"set pairs up more slowly than --ramp-up spread them ({max_connecting} at a time "
+            "at most); a longer --ramp-up gets them all on"]
+
+
 def summary_lines(result: LoadResult) -> list[str]:
     """The end-of-run summary: throughput, latency table, acks, errors, verdicts."""
     agg, config = result.aggregate, result.config
@@ -33,6 +41,7 @@ def summary_lines(result: LoadResult) -> list[str]:
         f"peak connected: {agg.peak_drones} drones, {agg.peak_ides} IDEs; "
         f"crashes {agg.crashes}; events cut short by a crash or an IDE leaving: "
         f"{agg.lost_in_crash}",
+        *_short_of_drones(agg.peak_drones, config.drones, config.max_connecting),
         "",
         f"{'latency (ms)':<20}{'count':>9}{'p50':>9}{'p90':>9}{'p99':>9}{'max':>9}",
     ]
