@@ -63,6 +63,9 @@ def summary_lines(result: LoadResult) -> list[str]:
         lines.append("INVARIANT VIOLATIONS: " + ", ".join(
             f"{k} x{v}" for k, v in sorted(agg.violations.items())))
         lines.extend(f"  {sample}" for sample in agg.samples[:10])
+    elif not agg.total_delivered:
+        lines.append("nothing was delivered: the invariants (exactly-once, order, isolation) "
+                     "checked nothing")
     else:
         lines.append("invariants (exactly-once, order, isolation): no violation")
     lines.extend(f"worker failure: {text}" for text in result.worker_failures)

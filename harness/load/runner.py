@@ -63,9 +63,10 @@ class LoadResult:
 
     @property
     def passed(self) -> bool:
-        """No violation, no failed worker, and every threshold met."""
-        return (not self.aggregate.total_violations and not self.worker_failures
-                and all(t.passed for t in self.thresholds))
+        """Events delivered, no violation, no failed worker, and every threshold met: a run
+        that delivered nothing checked nothing, so "no violation" says nothing of it."""
+        return (self.aggregate.total_delivered > 0 and not self.aggregate.total_violations
+                and not self.worker_failures and all(t.passed for t in self.thresholds))
 
 
 def world_spec(config: LoadConfig) -> WorldSpec:

@@ -1,4 +1,5 @@
-"""The end-of-run summary says when the relay never had every drone on at once."""
+"""The end-of-run summary: when the relay never had every drone on at once, and a run that
+delivered nothing (it fails)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,17 @@ from harness.load.report import summary_lines
 from harness.load.runner import LoadResult
 
 
-def _summary(peak: int) -> list[str]:
+def _result(peak: int, delivered: int = 1000) -> LoadResult:
     aggregate = RunAggregate(0.0, 1.0)
     aggregate.peak_drones = peak
-    return summary_lines(LoadResult(LoadConfig(drones=500, max_connecting=64),
-                                    "http://relay", 30.0, aggregate))
+    if delivered:
+        aggregate.delivered["thinking"] = delivered
+    return LoadResult(LoadConfig(drones=500, max_connecting=64), "http://relay", 30.0,
+                      aggregate)
+
+
+def _summary(peak: int) -> list[str]:
+    return summary_lines(_result(peak))
 
 
 def test_a_run_that_never_had_every_drone_on_says_so() -> None:
@@ -23,3 +30,14 @@ def test_a_run_that_never_had_every_drone_on_says_so() -> None:
 
 def test_a_run_that_had_every_drone_on_says_nothing_more() -> None:
     assert not [line for line in _summary(500) if line.startswith("note:")]
+
+
+def test_a_run_that_delivered_nothing_fails_and_says_why() -> None:
+    # Before: "no violation", PASS and exit 0 with 0 events and hundreds of errors.
+    result = _result(0, delivered=0)
+    assert not result.passed
+    lines = summary_lines(result)
+    assert "nothing was delivered: the invariants (exactly-once, order, isolation) " \
+           "checked nothing" in lines
+    assert lines[-1] == "FAIL"
+    assert _result(500).passed
