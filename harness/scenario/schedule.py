@@ -12,8 +12,8 @@ one relay. A scenario that acts on the whole relay runs alone:
 
 Alone means one at a time on a relay no other scenario uses: where the environment can
 start a second relay (``SplitEnvironment``: the local one), they run there, one after
-another, while the rest share the first; elsewhere (containers, an external relay) they
-run on the one relay after the rest.
+another from the start (a lane of their own, beside the ``jobs`` that share the first);
+elsewhere (containers, an external relay) they run on the one relay after the rest.
 
 The scenarios that share the relay start longest first (the durations ``expected`` gives,
 from earlier runs; a scenario tagged ``slow`` otherwise), so a long one does not start
@@ -119,8 +119,9 @@ async def run_scenarios(scenarios: Sequence[Scenario], env: Environment, *, jobs
     failed = asyncio.Event()
     limit = asyncio.Semaphore(jobs)
 
-    async def one(index: int, scenario: Scenario, where: Environment) -> None:
-        async with limit:
+    async def one(index: int, scenario: Scenario, where: Environment,
+                  slot: asyncio.Semaphore) -> None:
+        async with slot:
             if exitfirst and failed.is_set():
                 return
             if on_start is not None:
@@ -132,37 +133,45 @@ async def run_scenarios(scenarios: Sequence[Scenario], env: Environment, *, jobs
             if not result.passed:
                 failed.set()
 
-    async def in_turn(todo: list[tuple[int, Scenario]], where: Environment) -> None:
+    async def in_turn(todo: list[tuple[int, Scenario]], where: Environment,
+                      slot: asyncio.Semaphore) -> None:
         for index, scenario in todo:
             if exitfirst and failed.is_set():
                 break
-            await one(index, scenario, where)
+            await one(index, scenario, where, slot)
 
     shared = [(i, s) for i, s in enumerate(scenarios) if exclusive_reason(s) is None]
     alone = [(i, s) for i, s in enumerate(scenarios) if exclusive_reason(s) is not None]
     guess = expected or {}
     shared.sort(key=lambda item: -expected_seconds(item[1], guess))  # stable: ties as given
-    apart = await _start_apart(env) if alone and shared and jobs > 1 else None
-    try:
-        async with asyncio.TaskGroup() as group:
-            for index, scenario in shared:
-                group.create_task(one(index, scenario, env))
-            if apart is not None:
-                group.create_task(in_turn(alone, apart))
+    after: list[tuple[int, Scenario]] = alone  # what runs on the one relay, after the rest
+
+    async def apart_lane(split: SplitEnvironment) -> None:
+        """The second relay's lane, from the start (not behind the queue): it starts the
+        relay, runs the scenarios that cannot share one in turn, and stops it."""
+        nonlocal after
+        apart = await _start_apart(split)
         if apart is None:
-            await in_turn(alone, env)
-    finally:
-        if apart is not None:
+            return  # they run after the rest
+        after = []
+        try:
+            await in_turn(alone, apart, asyncio.Semaphore(1))
+        finally:
             await apart.stop()
+
+    async with asyncio.TaskGroup() as group:
+        if alone and shared and jobs > 1 and isinstance(env, SplitEnvironment):
+            group.create_task(apart_lane(env))
+        for index, scenario in shared:
+            group.create_task(one(index, scenario, env, limit))
+    await in_turn(after, env, limit)
     return [results[i] for i in sorted(results)]
 
 
-async def _start_apart(env: Environment) -> Environment | None:
-    """A second relay for the scenarios that cannot share one, started; None when ``env``
-    cannot start one, or it failed to start (they then run after the rest, as they would
-    anyway: said in the log, not an error)."""
-    if not isinstance(env, SplitEnvironment):
-        return None
+async def _start_apart(env: SplitEnvironment) -> Environment | None:
+    """A second relay for the scenarios that cannot share one, started; None when it
+    failed to start (they then run after the rest, as they would anyway: said in the log,
+    not an error)."""
     apart = env.apart()
     try:
         await apart.start()
