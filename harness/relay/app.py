@@ -20,12 +20,12 @@ from engineio.payload import Payload
 
 from harness.protocol import SOCKETIO_PATH, ErrorCode
 from harness.relay import jsoncodec
-from harness.relay.context import RelayContext
+from harness.relay.context import NAMESPACE, RelayContext
 from harness.relay.cors import CorsPolicy
 from harness.relay.drone_handlers import DroneHandlers
 from harness.relay.http_api import add_routes
 from harness.relay.ide_handlers import IdeHandlers
-from harness.relay.lifecycle import NAMESPACE, Lifecycle
+from harness.relay.lifecycle import Lifecycle
 from harness.relay.malformed import (
     OneLineClientErrors,
     answer_closing_sessions,
