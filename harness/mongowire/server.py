@@ -19,7 +19,7 @@ from collections.abc import Generator
 from types import TracebackType
 from typing import Any, Final
 
-from harness.mongowire import wire
+from harness.mongowire import idlookup, wire
 from harness.mongowire.codes import FAILED_TO_PARSE, CommandError
 from harness.mongowire.commands import run_command
 from harness.mongowire.state import Call, ServerState
@@ -48,6 +48,7 @@ class StandInServer:
         self.host = host
         self._requested_port = port
         self.message_timeout = message_timeout
+        idlookup.install()
         self.state = ServerState()
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
