@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import click
 
 from harness.commands.options import relay_options, relay_settings_from
-from harness.relay.serving import serve
+from harness.relay.serving import run
 from harness.uri import check_mongo_uri
 
 __all__ = ["relay_command"]
@@ -29,4 +28,4 @@ def relay_command(port_file: Path | None, **params: Any) -> None:
     # Third-party debug output (every command and packet) would drown the relay's own.
     for noisy in ("pymongo", "aiohttp.access", "socketio", "engineio"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger().level))
-    asyncio.run(serve(settings, port_file))
+    run(settings, port_file)

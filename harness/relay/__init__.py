@@ -19,6 +19,7 @@ each variant acts.
     http_api.py        HTTP routes and introspection
     cors.py            which browser origins may call it (Socket.IO and HTTP)
     malformed.py       input that is not the protocol: closed or refused in one log line
+    jsoncodec.py       Socket.IO packets' JSON: orjson, with the standard library's answers
     stopping.py        a stopping relay opens no new connection
     app.py             ``Relay``: build, start, stop
     serving.py         ``serve``: run until SIGINT/SIGTERM (``harness.commands.relay``)

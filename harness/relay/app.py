@@ -19,12 +19,13 @@ from aiohttp import web
 from engineio.payload import Payload
 
 from harness.protocol import SOCKETIO_PATH, ErrorCode
-from harness.relay.context import RelayContext
+from harness.relay import jsoncodec
+from harness.relay.context import NAMESPACE, RelayContext
 from harness.relay.cors import CorsPolicy
 from harness.relay.drone_handlers import DroneHandlers
 from harness.relay.http_api import add_routes
 from harness.relay.ide_handlers import IdeHandlers
-from harness.relay.lifecycle import NAMESPACE, Lifecycle
+from harness.relay.lifecycle import Lifecycle
 from harness.relay.malformed import (
     OneLineClientErrors,
     answer_closing_sessions,
@@ -71,7 +72,7 @@ class Relay:
         Payload.max_decode_packets = max(Payload.max_decode_packets, MAX_PACKETS_PER_POLL)
         self.cors = CorsPolicy(settings.cors_origins)
         self.sio = socketio.AsyncServer(
-            async_mode="aiohttp", **self.cors.socketio_options(),
+            async_mode="aiohttp", json=jsoncodec, **self.cors.socketio_options(),
             max_http_buffer_size=MAX_HTTP_BUFFER_SIZE, logger=False, engineio_logger=False,
             ping_interval=settings.ping_interval,
             ping_timeout=NEVER_REAPED if settings.regressed(NO_HEARTBEAT_REAPING)

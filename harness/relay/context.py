@@ -18,7 +18,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import engineio.packet
 import socketio
+import socketio.packet
 
 from harness.protocol import ErrorCode, Event, error
 from harness.relay.registry import CodeSession, DroneSession, SessionRegistry
@@ -27,9 +29,11 @@ from harness.relay.validation import Refused, Rules
 from harness.relay.variants import Dialect
 from harness.settings import RelaySettings, Variant
 
-__all__ = ["Answer", "Refused", "RelayContext", "WrongSide", "single_payload"]
+__all__ = ["NAMESPACE", "Answer", "Refused", "RelayContext", "WrongSide", "single_payload"]
 
 logger = logging.getLogger(__name__)
+
+NAMESPACE = "/"
 
 
 class WrongSide(Refused):
@@ -93,9 +97,24 @@ class RelayContext:
 
     async def notify(self, sessions: Iterable[CodeSession], event: str,
                      payload: dict[str, Any]) -> None:
-        """Emit ``event`` to each code session, one after another (keeps per-socket order)."""
+        """Emit ``event`` to each code session, one after another (keeps per-socket order).
+
+        The packet is encoded once and queued on each socket's engine.io transport, as
+        ``AsyncServer.emit`` does, but without the task it starts and awaits per recipient.
+        """
+        manager, eio = self.sio.manager, self.sio.eio
+        packets: list[engineio.packet.Packet] | None = None
         for session in sessions:
-            await self.sio.emit(event, payload, to=session.sid)
+            eio_sid = manager.eio_sid_from_sid(session.sid, NAMESPACE)
+            if eio_sid is None:  # gone meanwhile: emit() would send nothing either
+                continue
+            if packets is None:
+                encoded = self.sio.packet_class(socketio.packet.EVENT, namespace=NAMESPACE,
+                                                data=[event, payload]).encode()
+                packets = [engineio.packet.Packet(engineio.packet.MESSAGE, part) for part in
+                           (encoded if isinstance(encoded, list) else [encoded])]
+            for packet in packets:
+                await eio.send_packet(eio_sid, packet)
 
     async def drone_status(self, user_id: str, registration_id: str, status: str) -> None:
         """``droneStatus {registrationId, status}`` to every code session of ``user_id``."""

@@ -5,6 +5,10 @@ then ``invalid-payload``, ``invalid-id``, then ``forbidden`` if the registration
 session named is another user's, then ``not-found`` (registration, then chat session), then
 the drone's state. Ownership comes before existence so that a request touching another
 user's drone or chat session is ``forbidden`` whatever else is wrong with it (section 11.1).
+A ``submitPrompt`` that memory already shows to pass them all (the IDE opened the chat
+session, whose owner was checked then; the drone is live, the user's, and its cached lock is
+that chat session's) skips the two database reads: the streams' lock check trusts the same
+cache (``drone_handlers.py``).
 
 Variants (``harness.relay.variants``): ``error-precedence`` checks ids before shape and puts
 ``drone-locked`` / ``not-locked`` before ``drone-offline``; ``blank-prompt-accepted``;
@@ -26,6 +30,7 @@ from harness.relay.context import Answer, Refused, RelayContext, WrongSide
 from harness.relay.registry import CodeSession, DroneSession
 from harness.relay.store import ChatSessionDoc, RegistrationDoc
 from harness.relay.validation import (
+    SubmitPrompt,
     parse_lock_request,
     parse_open_chat_session,
     parse_submit_prompt,
@@ -109,6 +114,36 @@ class IdeHandlers:
             raise Refused(ErrorCode.DRONE_OFFLINE,
                           f"{event}: drone {registration_id} has no live connection")
         return drone
+
+    def _locked_for(self, session: CodeSession, request: SubmitPrompt
+                    ) -> tuple[DroneSession, str] | None:
+        """The live drone and chat session of a prompt when memory already tells what the
+        database reads of ``_check_submit`` would: this IDE opened the chat session (its
+        owner was checked then), and the drone is the user's, live, and locked by it (the
+        lock cached under the registration lock with each write). None: read them."""
+        drone = self._ctx.registry.drone_by_registration(request.registration_id)
+        chat_id = request.chat_session_id
+        if (drone is None or drone.closed.is_set() or drone.user_id != session.user_id
+                or drone.locked_by != chat_id or chat_id not in session.chat_session_ids):
+            return None
+        return drone, chat_id
+
+    async def _check_submit(self, event: str, session: CodeSession, request: SubmitPrompt
+                            ) -> tuple[DroneSession, str]:
+        """The live drone and chat session of a prompt, from the database; raises
+        ``Refused`` in the order of the module docstring."""
+        registration, chat = await self._resolve(event, session.user_id,
+                                                 request.registration_id,
+                                                 request.chat_session_id)
+        not_locked = Refused(ErrorCode.NOT_LOCKED,
+                             f"{event}: drone {registration.id} is not locked by chat session "
+                             f"{chat.id}")
+        if self._ctx.variant(Variant.ERROR_PRECEDENCE) and registration.locked_by != chat.id:
+            raise not_locked
+        drone = self._live_drone(event, registration.id)
+        if registration.locked_by != chat.id:
+            raise not_locked
+        return drone, chat.id
 
     # -- events ----------------------------------------------------------------------------
 
@@ -226,28 +261,19 @@ class IdeHandlers:
         ctx = self._ctx
         session = self._code_session(sid, event)
         request = parse_submit_prompt(data, ctx.rules)
-        registration, chat = await self._resolve(event, session.user_id,
-                                                 request.registration_id,
-                                                 request.chat_session_id)
-        not_locked = Refused(ErrorCode.NOT_LOCKED,
-                             f"{event}: drone {registration.id} is not locked by chat session "
-                             f"{chat.id}")
-        if ctx.variant(Variant.ERROR_PRECEDENCE) and registration.locked_by != chat.id:
-            raise not_locked
-        drone = self._live_drone(event, registration.id)
-        if registration.locked_by != chat.id:
-            raise not_locked
-        work_order_id = await ctx.store.insert_work_order(registration.id, chat.id,
+        drone, chat_id = self._locked_for(session, request) or \
+            await self._check_submit(event, session, request)
+        work_order_id = await ctx.store.insert_work_order(drone.registration_id, chat_id,
                                                           request.prompt)
         # Known before the drone hears of it: it may stream before it acks.
-        drone.work_orders[work_order_id] = chat.id
+        drone.work_orders[work_order_id] = chat_id
         first_forward = None
         if ctx.variant(Variant.ACK_AFTER_STREAM):
             first_forward = ctx.first_forwards[work_order_id] = asyncio.Event()
         try:
             answer = await ctx.ask_drone(
                 drone, Event.SUBMIT_PROMPT,
-                {"workOrderId": work_order_id, "chatSessionId": chat.id,
+                {"workOrderId": work_order_id, "chatSessionId": chat_id,
                  "prompt": request.prompt},
                 ctx.settings.drone_ack_timeout)
             pending = (WorkOrderStatus.PENDING,)

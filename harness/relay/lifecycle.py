@@ -30,7 +30,7 @@ from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from harness.protocol import DroneStatus, ErrorCode
 from harness.relay.auth import AuthRefused, CodeIdentity, authenticate
-from harness.relay.context import RelayContext
+from harness.relay.context import NAMESPACE, RelayContext
 from harness.relay.inbox import Inbox
 from harness.relay.registry import CodeSession, DroneSession
 
@@ -38,7 +38,6 @@ __all__ = ["Lifecycle"]
 
 logger = logging.getLogger(__name__)
 
-NAMESPACE = "/"
 INBOX_DRAIN_TIMEOUT = 5.0
 TRANSPORT_CLOSE_TIMEOUT = 5.0
 TRANSPORT_CLOSE_WAIT = 0.25

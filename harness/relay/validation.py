@@ -275,18 +275,19 @@ def parse_submit_prompt(data: Any, rules: Rules = REFERENCE) -> SubmitPrompt:
 
 # -- drone -> relay --------------------------------------------------------------------------
 
-_STREAM_EXTRA: Final[dict[str, dict[str, Check]]] = {
-    Event.THINKING: {"text": _string},
-    Event.RESPONSE: {"text": _string},
-    Event.TOOL_CALL: {"toolCallId": _string, "name": _string, "arguments": _json_value},
+_STREAM_BASE: Final[dict[str, Check]] = {"workOrderId": ID, "chatSessionId": ID, "seq": _seq}
+_STREAM_FIELDS: Final[dict[str, dict[str, Check]]] = {
+    Event.THINKING: {**_STREAM_BASE, "text": _string},
+    Event.RESPONSE: {**_STREAM_BASE, "text": _string},
+    Event.TOOL_CALL: {**_STREAM_BASE, "toolCallId": _string, "name": _string,
+                      "arguments": _json_value},
 }
 
 
 def parse_stream_event(event: str, data: Any, rules: Rules = REFERENCE) -> StreamEvent:
     """``thinking``/``response`` ``{workOrderId, chatSessionId, seq, text}`` and
     ``toolCall {..., toolCallId, name, arguments}`` (arguments: object or JSON string)."""
-    base: dict[str, Check] = {"workOrderId": ID, "chatSessionId": ID, "seq": _seq}
-    fields = _check(event, data, {**base, **_STREAM_EXTRA[event]}, rules=rules)
+    fields = _check(event, data, _STREAM_FIELDS[event], rules=rules)
     return StreamEvent(fields["workOrderId"], fields["chatSessionId"], fields["seq"], fields)
 
 
