@@ -168,7 +168,10 @@ def is_owed(message: Message) -> bool:
 
 def _key(event: str, payload: Any) -> Key:
     if isinstance(payload, dict):
-        return event, json.dumps([payload.get("workOrderId"), payload.get("seq")], default=str)
+        work_order, seq = payload.get("workOrderId"), payload.get("seq")
+        if type(work_order) is str and type(seq) is int:  # the usual case: no JSON needed
+            return event, f"{work_order}\x00{seq}"
+        return event, json.dumps([work_order, seq], default=str)
     return event, json.dumps(payload, sort_keys=True, default=str)
 
 

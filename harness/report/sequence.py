@@ -19,7 +19,6 @@ rows around the failure and elide the rest.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -33,7 +32,7 @@ from harness.outcome.deliveries import Missed, paired
 from harness.outcome.facts import Fact
 from harness.outcome.results import ScenarioResult
 from harness.protocol import STREAM_EVENTS, TERMINATE_PATH, Event
-from harness.report.trace import ActorInfo, Trace, actor_infos
+from harness.report.trace import ActorInfo, Trace, actor_infos, orjson_differs
 from harness.sim.history import Message
 
 RELAY = "relay"
@@ -111,7 +110,7 @@ def pretty(value: Any) -> str:
     ``json.dumps(indent=2)`` runs the standard library's pure-Python encoder: orjson
     writes the same text many times faster. What orjson refuses (an integer past 64 bits,
     a key that is not a string) or writes otherwise (NaN and infinities, which it writes as
-    null) goes to ``json`` as before."""
+    null; a float's exponent) goes to ``json`` as before."""
     if value is None:
         return ""
     try:
@@ -119,23 +118,12 @@ def pretty(value: Any) -> str:
     except (TypeError, orjson.JSONEncodeError):
         pass
     else:
-        if b"null" not in text or not _nonfinite(value):  # a null may be a NaN written so
+        if not orjson_differs(text, value):
             return text.decode()
     try:
         return json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
     except (TypeError, ValueError):
         return repr(value)
-
-
-def _nonfinite(value: Any) -> bool:
-    """True when ``value`` holds a NaN or an infinity (at any depth)."""
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, dict):
-        return any(_nonfinite(item) for item in value.values())
-    if isinstance(value, list | tuple):
-        return any(_nonfinite(item) for item in value)
-    return False
 
 
 def _brief(value: Any, limit: int = 40) -> str:

@@ -9,10 +9,13 @@ first message.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
+
+import orjson
 
 from harness.errors import TraceError
 from harness.outcome.results import Failure, ScenarioResult
@@ -114,7 +117,47 @@ def dump_trace(result: ScenarioResult, out: TextIO, *, run_title: str = "") -> N
     lines = [header_of(result, run_title=run_title)]
     lines += [message_json(m, t0) for m in result.history]
     for line in lines:
-        out.write(json.dumps(line, sort_keys=False, default=str, ensure_ascii=False) + "\n")
+        out.write(_line(line))
+
+
+_LINE_OPTIONS: Final = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+                        | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_APPEND_NEWLINE)
+
+
+_MAYBE_AWKWARD: Final = re.compile(rb"null|\d[.eE]")
+"""In orjson's text, where a float it writes unlike ``json`` could be (or a mere look-alike
+in a string: then ``awkward_float`` walks the value for nothing)."""
+
+
+def orjson_differs(text: bytes, value: Any) -> bool:
+    """True when orjson's ``text`` of ``value`` is not what ``json`` writes of it: a NaN or
+    an infinity (orjson: null) or a float Python writes with an exponent."""
+    return _MAYBE_AWKWARD.search(text) is not None and awkward_float(value)
+
+
+def awkward_float(value: Any) -> bool:
+    """True when ``value`` holds (at any depth) a float that is not finite or that Python
+    writes with an exponent (orjson writes ``1e-05`` as ``0.00001``, ``1e-09`` as ``1e-9``)."""
+    if isinstance(value, float):
+        return not math.isfinite(value) or "e" in repr(value)
+    if isinstance(value, dict):
+        return any(awkward_float(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(awkward_float(item) for item in value)
+    return False
+
+
+def _line(obj: dict[str, Any]) -> str:
+    """One line of JSON: orjson (compact), or ``json`` for what orjson refuses or would
+    write otherwise (an integer past 64 bits, a key that is not a string, a NaN)."""
+    try:
+        text = orjson.dumps(obj, default=str, option=_LINE_OPTIONS)
+    except (TypeError, orjson.JSONEncodeError):
+        pass
+    else:
+        if not orjson_differs(text, obj):
+            return text.decode()
+    return json.dumps(obj, sort_keys=False, default=str, ensure_ascii=False) + "\n"
 
 
 def write_trace(result: ScenarioResult, path: Path, *, run_title: str = "") -> Path:

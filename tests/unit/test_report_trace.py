@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 from _report_results import REG, Recorder, make_result, stream
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from harness.report import trace as trace_module
 from harness.report.trace import SCHEMA, TraceError, parse_trace, read_trace, write_trace
 
 
@@ -73,3 +76,20 @@ def test_malformed_traces_name_the_line_and_the_last_good_record(text: str, erro
 def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(TraceError, match="cannot read"):
         read_trace(tmp_path / "nope.jsonl")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=5) | st.integers(), inner, max_size=4),
+    max_leaves=20))
+def test_a_trace_line_reads_back_as_json_writes_it(payload: object) -> None:
+    # orjson writes the lines (compact), json what orjson would write otherwise: read back,
+    # a line is what json's own text of it reads back as.
+    line = {"type": "message", "payload": payload}
+    expected = json.loads(json.dumps(line, default=str))
+    written = trace_module._line(line)
+    assert written.endswith("\n") and written.count("\n") == 1
+    got = json.loads(written)
+    assert repr(got) == repr(expected)  # repr: NaN != NaN, but their texts agree
