@@ -32,7 +32,7 @@ from harness.outcome.deliveries import Missed, paired
 from harness.outcome.facts import Fact
 from harness.outcome.results import ScenarioResult
 from harness.protocol import STREAM_EVENTS, TERMINATE_PATH, Event
-from harness.report.trace import ActorInfo, Trace, actor_infos, orjson_differs
+from harness.report.trace import ActorInfo, Trace, actor_infos, orjson_text
 from harness.sim.history import Message
 
 RELAY = "relay"
@@ -113,13 +113,9 @@ def pretty(value: Any) -> str:
     null; a float's exponent) goes to ``json`` as before."""
     if value is None:
         return ""
-    try:
-        text = orjson.dumps(value, default=str, option=_PRETTY)
-    except (TypeError, orjson.JSONEncodeError):
-        pass
-    else:
-        if not orjson_differs(text, value):
-            return text.decode()
+    text = orjson_text(value, _PRETTY)
+    if text is not None:
+        return text
     try:
         return json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
     except (TypeError, ValueError):

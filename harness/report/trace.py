@@ -129,10 +129,18 @@ _MAYBE_AWKWARD: Final = re.compile(rb"null|\d[.eE]")
 in a string: then ``awkward_float`` walks the value for nothing)."""
 
 
-def orjson_differs(text: bytes, value: Any) -> bool:
-    """True when orjson's ``text`` of ``value`` is not what ``json`` writes of it: a NaN or
-    an infinity (orjson: null) or a float Python writes with an exponent."""
-    return _MAYBE_AWKWARD.search(text) is not None and awkward_float(value)
+def orjson_text(value: Any, option: int) -> str | None:
+    """orjson's text of ``value`` (``default=str``), or None where it is not what ``json``
+    writes: what orjson refuses (an integer past 64 bits, a key that is not a string) or
+    writes otherwise (a NaN or an infinity, which it writes as null; a float Python writes
+    with an exponent). The caller then asks ``json``."""
+    try:
+        text = orjson.dumps(value, default=str, option=option)
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+    if _MAYBE_AWKWARD.search(text) is not None and awkward_float(value):
+        return None
+    return text.decode()
 
 
 def awkward_float(value: Any) -> bool:
@@ -148,15 +156,10 @@ def awkward_float(value: Any) -> bool:
 
 
 def _line(obj: dict[str, Any]) -> str:
-    """One line of JSON: orjson (compact), or ``json`` for what orjson refuses or would
-    write otherwise (an integer past 64 bits, a key that is not a string, a NaN)."""
-    try:
-        text = orjson.dumps(obj, default=str, option=_LINE_OPTIONS)
-    except (TypeError, orjson.JSONEncodeError):
-        pass
-    else:
-        if not orjson_differs(text, obj):
-            return text.decode()
+    """One line of JSON: orjson's (compact), else ``json``'s (``orjson_text``)."""
+    text = orjson_text(obj, _LINE_OPTIONS)
+    if text is not None:
+        return text
     return json.dumps(obj, sort_keys=False, default=str, ensure_ascii=False) + "\n"
 
 
