@@ -52,9 +52,14 @@ OnResult = Callable[[ScenarioResult], None]
 
 
 def default_jobs() -> int:
-    """How many scenarios run at once by default: two per core (a scenario mostly waits on
-    the relay), at most 8."""
-    return max(1, min(8, 2 * (os.cpu_count() or 1)))
+    """How many scenarios run at once by default: two per core this process may use (a
+    scenario mostly waits on the relay; a CPU set or affinity counts, not the machine's
+    cores), at most 8."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - platforms without affinity (macOS)
+        cores = os.cpu_count() or 1
+    return max(1, min(8, 2 * cores))
 
 
 def exclusive_reason(scenario: Scenario) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from harness.errors import ConfigError
 from harness.scenario import load_paths
 from harness.scenario.loader import load_file
-from harness.scenario.schedule import exclusive_reason, parse_shard, shard_of
+from harness.scenario.schedule import default_jobs, exclusive_reason, parse_shard, shard_of
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 HEAD = "name: s\nworld: {drones_per_user: 1}\nactors: {ide: {ide: {user: 0}}}\n"
@@ -63,3 +64,11 @@ def test_shards_split_the_pack_stably_and_completely() -> None:
                     4) == 2
     assert [shard_of(f"s{i}", 3) for i in range(6)] == [
         shard_of(f"s{i}", 3) for i in reversed(range(6))][::-1]
+
+
+def test_the_default_jobs_count_the_cores_this_process_may_use(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})  # pinned to one core
+    assert default_jobs() == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)))
+    assert default_jobs() == 8
