@@ -79,7 +79,7 @@ class _Selection:
         return scenarios
 
 
-async def run_all(selection: _Selection | list[Scenario], env: Environment, console: Console,
+async def run_all(selection: _Selection, env: Environment, console: Console,
                   exitfirst: bool = False, jobs: int = 1,
                   report: RunReport | None = None, junit_xml: Path | None = None,
                   ) -> tuple[list[Scenario], list[ScenarioResult]]:
@@ -93,11 +93,11 @@ async def run_all(selection: _Selection | list[Scenario], env: Environment, cons
     parts of ``report`` are written in the run's tail (``TailWriter``), the rest of it
     (and ``junit_xml``) while the environment stops.
     """
-    started = isinstance(selection, _Selection) and isinstance(env, LocalEnvironment)
-    if isinstance(selection, list):
-        scenarios: list[Scenario] = selection
-    elif not started:
+    if not isinstance(env, LocalEnvironment):
         scenarios = selection.load(console)
+        if not scenarios:
+            return scenarios, []
+        await env.start()
     else:
         starting = asyncio.create_task(env.start())  # stops what it started if it fails
         try:
@@ -107,17 +107,14 @@ async def run_all(selection: _Selection | list[Scenario], env: Environment, cons
             await asyncio.gather(starting, return_exceptions=True)
             raise
         await starting
-    if not scenarios:
-        if started:
+        if not scenarios:
             await env.stop()
-        return scenarios, []
+            return scenarios, []
     live = console.is_terminal
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
                         BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[failures]}", markup=False, style="red"),
                         console=console, transient=True, disable=not live)
-    if not started:
-        await env.start()
     tail = TailWriter(report, len(scenarios)) if report is not None else None
     results: list[ScenarioResult] | None = None
     positions = {id(s): i for i, s in enumerate(scenarios)}
