@@ -50,6 +50,7 @@ class ExpectArgs:
     events: tuple[ExpectedEvent, ...] = field(default=(), metadata=convert(_parse_events))
     order: str = "in_order"
     timeout: Any = None
+    idle_timeout: Any = None
 
 
 def _canonical(raw: Any) -> Canonical:
@@ -66,9 +67,10 @@ async def expect(run: Run, step: Step) -> None:
     args: ExpectArgs = step.args
     events = [(e.event, run.render(e.payload)) for e in args.events]
     in_order = args.order == "in_order"
-    timeout = run.seconds(args.timeout, DEFAULT_TIMEOUT)
+    idle = None if args.idle_timeout is None else run.seconds(args.idle_timeout, 0.0)
+    limits = Limits(run.seconds(args.timeout, DEFAULT_TIMEOUT), idle)
     outcomes = await asyncio.gather(
-        *(_expect_on(run, name, events, in_order, timeout) for name in args.actor),
+        *(_expect_on(run, name, events, in_order, limits) for name in args.actor),
         return_exceptions=True)
     failures = [o for o in outcomes if isinstance(o, BaseException)]
     for outcome in failures:
@@ -153,8 +155,62 @@ class OrderedScan:
         return found
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How long an expectation waits: ``timeout`` at most; with ``idle``, it fails as soon
+    as its actor has received nothing for ``idle`` seconds (a stalled stream), and waits on
+    while events keep arriving (a slow relay is not a broken one: the contract sets no
+    throughput)."""
+
+    timeout: float
+    idle: float | None = None
+
+
+class _Activity:
+    """When ``name`` last received anything after history position ``start``."""
+
+    def __init__(self, name: str, start: int, now: float) -> None:
+        self._name, self._next, self.last = name, start, now
+
+    def see(self, messages: tuple[Message, ...], now: float) -> None:
+        if any(m.actor == self._name and m.direction == "received"
+               for m in messages[self._next:]):
+            self.last = now
+        self._next = max(self._next, len(messages))
+
+
+async def _wait(run: Run, name: str, start: int, done: Any, limits: Limits) -> Any:
+    """``done``'s value, or ``TimeoutError`` with the wait described ("20 s", or "31.2 s,
+    then nothing arrived for 10 s")."""
+    if limits.idle is None:
+        try:
+            return await run.history.wait_for(done, limits.timeout)
+        except TimeoutError:
+            raise TimeoutError(f"{limits.timeout:g} s") from None
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    deadline = began + limits.timeout
+    activity = _Activity(name, start, began)
+
+    def watched(messages: tuple[Message, ...]) -> Any:
+        activity.see(messages, loop.time())
+        return done(messages)
+
+    while True:
+        wait = min(deadline, activity.last + limits.idle) - loop.time()
+        try:
+            return await run.history.wait_for(watched, max(wait, 0.0))
+        except TimeoutError:
+            now = loop.time()
+            if now >= deadline:
+                raise TimeoutError(f"{limits.timeout:g} s") from None
+            if now - activity.last >= limits.idle:
+                raise TimeoutError(f"{now - began:.1f} s, then nothing arrived for "
+                                   f"{limits.idle:g} s") from None
+
+
 async def _expect_on(run: Run, name: str, events: list[tuple[str, Any]], in_order: bool,
-                     timeout: float) -> None:
+                     limits: Limits) -> None:
     start = run.cursors[name]
     scan = OrderedScan(name, start, events) if in_order else None
 
@@ -165,15 +221,15 @@ async def _expect_on(run: Run, name: str, events: list[tuple[str, Any]], in_orde
         return found if found.done else None
 
     try:
-        found = await run.history.wait_for(done, timeout)
-    except TimeoutError:
+        found = await _wait(run, name, start, done, limits)
+    except TimeoutError as waited:
         found = attempt(run.history.messages, name, start, events, in_order)
-        raise _expect_failure(run, name, start, events, found, timeout) from None
+        raise _expect_failure(run, name, start, events, found, str(waited)) from None
     run.cursors[name] = max(m.seq for m, _ in found.matched) + 1
     for _, result in found.matched:
         run.capture(result)
 def _expect_failure(run: Run, name: str, start: int, events: list[tuple[str, Any]],
-                    found: Attempt, timeout: float) -> StepFailed:
+                    found: Attempt, waited: str) -> StepFailed:
     who = run.label(name)
     index = len(found.matched)
     event, payload = events[index]
@@ -189,20 +245,20 @@ def _expect_failure(run: Run, name: str, start: int, events: list[tuple[str, Any
             f"{m.event} (+{run.elapsed(m):.3f} s)" for m, _ in found.matched))
     misplaced = _misplaced(run, name, start, after, event, payload)
     if misplaced:
-        return fail(f"{event} did not reach {who}{of} where expected within {timeout:g} s: "
+        return fail(f"{event} did not reach {who}{of} where expected within {waited}: "
                     f"{misplaced}", kind="timeout", expected=payload, details=details)
     if near:
         message, result = min(near, key=lambda pair: len(pair[1].mismatches))
         return fail(f"{event} reached {who}{of} at +{run.elapsed(message):.3f} s, but its "
-                    f"payload did not match (waited {timeout:g} s)", compared=True,
+                    f"payload did not match (waited {waited})", compared=True,
                     expected=payload, actual=message.payload, mismatches=result.mismatches,
                     details=details)
     actor = run.cast.actors.get(name)
     missed = Fact("never-reached", event=event, actor=name, who=who,
                   role="drone" if isinstance(actor, SimDrone) else "ide")
     answered = hints.instead(run, name, start)
-    arrived = f" within {timeout:g} s; {len(later)} other event(s) arrived instead" if later \
-        else f": nothing arrived in {timeout:g} s"
+    arrived = f" within {waited}; {len(later)} other event(s) arrived instead" if later \
+        else f": nothing arrived in {waited}"
     return fail(f"{sentence(missed)}{of}{arrived}{notes(answered)}", kind="timeout",
                 expected=payload, details=details, facts=[missed, *answered])
 
@@ -239,13 +295,16 @@ KINDS = (
                 "events": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/event"}},
                 "order": {"enum": ["in_order", "any"]},
                 "timeout": DURATION,
+                "idle_timeout": DURATION,
             },
             "additionalProperties": False, "required": ["actor"],
             "description": "Expect events on one or several actors.",
             "oneOf": [{"required": ["event"]}, {"required": ["events"]}],
         },
         reference="`actor` (actors), and `event` + `payload`, or `events: [{event, "
-                  "payload}]`; `order: in_order` (default) or `any`; `timeout` (5 s)",
+                  "payload}]`; `order: in_order` (default) or `any`; `timeout` (5 s); "
+                  "`idle_timeout`: fail once the actor has received nothing for that long, "
+                  "and wait on (up to `timeout`) while events keep arriving",
         args=ExpectArgs, handler=expect, shorthand=_canonical, actors={"actor": SOCKET},
         matchers=(("events", ANY, "payload"),)),
 )
