@@ -55,7 +55,8 @@ class WorkerRun:
         self.relay_url = args.relay_url
         self.start_at = start_at
         self.stats = WorkerStats(args.index)
-        self.checker = StreamChecker(on_latency=self.stats.latency_of)
+        self.checker = StreamChecker(on_latency=self.stats.latency_of,
+                                     patience=args.config.completion_timeout)
         self.history = SinkHistory(self)
         self.stopped = False  # by the parent or the event budget
         self.setup_slots = asyncio.Semaphore(args.config.connecting_per_worker)

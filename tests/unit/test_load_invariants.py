@@ -193,6 +193,24 @@ def test_what_an_ide_is_owed_of_an_overdue_work_order_when_it_leaves_is_missing(
     assert checker.lost_on_leave == 0 and checker.in_flight == 0
 
 
+def test_what_an_overdue_work_order_sent_just_before_its_ide_left_is_not_missing() -> None:
+    """A drone behind its pace on a saturated machine still streams an overdue work order
+    when the run ends: what it sent within ``patience`` of the leaving was cut short by it,
+    not lost (3 "missing" events in a 2,000-drone run); what it sent before is missing."""
+    now = [100.0]
+    checker = StreamChecker(patience=30.0, clock=lambda: now[0])
+    checker.add_drone("drone-0", REG, "u1")
+    checker.chat_owner(CHAT, "u1")
+    checker.ide_opened("ide-0", "u1", CHAT)
+    feed(checker, sent(0, t=10.0), sent(1, t=69.0), sent(2, t=71.0), sent(3, t=99.5))
+    checker.give_up(WO)
+    checker.ide_left("ide-0")
+    assert checker.violations == {"delivery/missing": 2}  # seq 0 and 1: 90 s and 31 s
+    assert "2 event(s) of work order" in checker.samples[0]
+    assert checker.lost_on_leave == 2  # seq 2 and 3: sent 29 s and 0.5 s before
+    assert checker.in_flight == 0
+
+
 def test_an_overdue_work_order_still_owed_at_the_end_is_missing(
         checker: StreamChecker) -> None:
     feed(checker, sent(0), sent(1), got(0))
