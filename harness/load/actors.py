@@ -112,6 +112,10 @@ class PairDriver:
         self._waiting: tuple[str, asyncio.Future[None]] | None = None
         self._early: str | None = None
         self._completed = asyncio.Event()  # some workOrderComplete since the last submit
+        # This pair's chaos, the run's unless told otherwise (a Locust user class's own).
+        self.crash_rate, self.ide_churn = config.crash_rate, config.ide_churn
+        # How the last prompt ended: None (completed), or an error code.
+        self.outcome: str | None = None
         self._offline = asyncio.Event()
         self._opened = False  # this IDE connection's openChatSession was acked ok
 
@@ -134,12 +138,12 @@ class PairDriver:
     async def _emit(self, what: str, event: str, payload: dict[str, Any]) -> dict[str, Any]:
         started = time.monotonic()
         answer = await self.ide.emit(event, payload, timeout=self.run.config.ack_timeout)
-        self.run.stats.timing(what, time.monotonic() - started)
+        seconds = time.monotonic() - started
         if not isinstance(answer, dict):
-            self.run.stats.error(f"bad-ack:{event}")
+            self.run.stats.ack(what, event, seconds, f"bad-ack:{event}")
             return {"ok": False, "error": "bad-ack"}
-        if not answer.get("ok"):
-            self.run.stats.error(f"{event}:{answer.get('error')}")
+        error = None if answer.get("ok") else f"{event}:{answer.get('error')}"
+        self.run.stats.ack(what, event, seconds, error)
         return answer
 
     async def _connect(self, client: SimIDE | SimDrone) -> None:
@@ -220,12 +224,14 @@ class PairDriver:
     async def _prompt(self) -> bool:
         pair = self.pair
         self._completed.clear()
+        self.outcome = "not-submitted"
         try:
             answer = await self._emit("submit", Event.SUBMIT_PROMPT, {
                 "registrationId": pair.registration_id, "chatSessionId": pair.chat_session_id,
                 "prompt": f"load prompt for {self.drone.name}"})
         except AckTimeout as exc:  # an overloaded relay: the drone may stream anyway
-            self.run.stats.error(_error_code(exc))
+            self.outcome = _error_code(exc)
+            self.run.stats.error(self.outcome)
             # Not at once again: one prompt a pair at a time, also when the relay takes it
             # late (the next waits for a workOrderComplete, or the completion timeout).
             if not self.run.stopping:
@@ -233,6 +239,7 @@ class PairDriver:
                     await asyncio.wait_for(self._completed.wait(), self._completion_wait)
             return self.drone.connected and self.ide.connected
         if not answer.get("ok"):
+            self.outcome = f"{Event.SUBMIT_PROMPT}:{answer.get('error')}"
             if self.run.stopping:
                 return False
             await asyncio.sleep(_BACKOFF)
@@ -245,12 +252,15 @@ class PairDriver:
         self._early = None
         self._waiting = (work_order_id, done)
         try:
-            if self.rng.random() < self.run.config.crash_rate:
+            if self.rng.random() < self.crash_rate:
+                self.outcome = "crashed"
                 return await self._crash_and_return(work_order_id, done)
             try:
                 await asyncio.wait_for(asyncio.shield(done), self._completion_wait)
+                self.outcome = None
             except TimeoutError:
-                self.run.stats.error("completion-timeout")
+                self.outcome = "completion-timeout"
+                self.run.stats.error(self.outcome)
                 self.run.checker.give_up(work_order_id)
             return True
         finally:
@@ -262,18 +272,32 @@ class PairDriver:
             await asyncio.sleep(start_delay)
             if self.run.stopping or not await self._setup():
                 return
-            churn = self.run.config.ide_churn
             while not self.run.stopping:
-                if churn and self.rng.random() < churn and not await self._churn_ide():
-                    return
-                if not await self._prompt():
+                if not await self.prompt_once():
                     return
         except HarnessError as exc:
             self.run.stats.error(_error_code(exc))
             log.debug("%s: stopped: %s", self.ide.name, exc)
         finally:
-            # The drone first (no new events), then the IDE; only then is the IDE off its
-            # chat session for the checker (it may legitimately receive until it closes).
-            await self.drone.close()
-            await self.ide.close()
-            self.run.checker.ide_left(self.ide.name)
+            await self.close()
+
+    # --- one step at a time (a Locust user's on_start, tasks and on_stop) -------------------
+    async def start(self) -> bool:
+        """Connect both, open the chat session and lock the drone; False if it failed."""
+        return await self._setup()
+
+    async def prompt_once(self) -> bool:
+        """One prompt (after the IDE's churn, if drawn), its stream and completion; False
+        when the pair cannot go on. ``outcome`` says how the work order ended."""
+        churn = self.ide_churn
+        if churn and self.rng.random() < churn and not await self._churn_ide():
+            self.outcome = "churn-failed"
+            return False
+        return await self._prompt()
+
+    async def close(self) -> None:
+        """The drone first (no new events), then the IDE; only then is the IDE off its chat
+        session for the checker (it may legitimately receive until it closes)."""
+        await self.drone.close()
+        await self.ide.close()
+        self.run.checker.ide_left(self.ide.name)

@@ -83,6 +83,13 @@ class WorkerStats:
             histogram = self.timings[what] = Histogram()
         histogram.record(seconds)
 
+    def ack(self, what: str, event: str, seconds: float, error: str | None) -> None:
+        """The ack of ``event`` (``what``: ``open``, ``lock``, ``submit``) came after
+        ``seconds``; ``error`` is its code when it was no ok."""
+        self.timing(what, seconds)
+        if error is not None:
+            self.error(error)
+
     def error(self, code: str) -> None:
         """Count one error by its code."""
         self.errors[code] += 1

@@ -54,7 +54,7 @@ class WorkerRun:
         self.config = args.config
         self.relay_url = args.relay_url
         self.start_at = start_at
-        self.stats = WorkerStats(args.index)
+        self.stats = self.make_stats()
         self.checker = StreamChecker(on_latency=self.stats.latency_of,
                                      patience=args.config.completion_timeout)
         self.history = SinkHistory(self)
@@ -68,6 +68,10 @@ class WorkerRun:
         config = self.config
         self.steady_at = start_at + config.ramp_up
         self.deadline = math.inf if config.duration is None else self.steady_at + config.duration
+
+    def make_stats(self) -> WorkerStats:
+        """The counters this run fills (a subclass may keep more)."""
+        return WorkerStats(self.args.index)
 
     @property
     def stopping(self) -> bool:
@@ -129,16 +133,23 @@ class WorkerRun:
         return self.stats.snapshot(time.time(), self.phase, gauges, dict(violations),
                                    samples, lost, final=final)
 
+    def add_driver(self, pair: Pair, rng: random.Random) -> PairDriver:
+        """A driver for ``pair``, known to the recorder and the checker."""
+        driver = PairDriver(self, pair, rng)
+        self._by_ide[driver.ide.name] = driver
+        self.checker.add_drone(driver.drone.name, pair.registration_id, pair.user_id)
+        self.checker.chat_owner(pair.chat_session_id, pair.user_id)
+        return driver
+
+    def forget_driver(self, driver: PairDriver) -> None:
+        """Stop telling ``driver`` what its IDE hears (it has closed)."""
+        self._by_ide.pop(driver.ide.name, None)
+
     async def run(self, send: Any, stop_requested: Any) -> None:
         """Drive every pair; ``send(snapshot)`` every interval; poll ``stop_requested()``."""
         rng = random.Random(self.config.random_seed)
-        drivers = []
-        for pair in self.args.pairs:
-            driver = PairDriver(self, pair, random.Random(rng.random() + pair.index))
-            self._by_ide[driver.ide.name] = driver
-            self.checker.add_drone(driver.drone.name, pair.registration_id, pair.user_id)
-            self.checker.chat_owner(pair.chat_session_id, pair.user_id)
-            drivers.append(driver)
+        drivers = [self.add_driver(pair, random.Random(rng.random() + pair.index))
+                   for pair in self.args.pairs]
         ramp = self.config.ramp_up
         total = max(self.args.total_pairs, 1)
         tasks = [
