@@ -220,9 +220,17 @@ def main() -> None:
                         format="agent: %(levelname)s %(name)s: %(message)s")
     out = sys.stdout.buffer
 
+    gone = False
+
     def write(message: dict[str, Any]) -> None:
-        out.write(encode(message))
-        out.flush()
+        nonlocal gone
+        if gone:
+            return
+        try:
+            out.write(encode(message))
+            out.flush()
+        except BrokenPipeError:  # the Locust process has gone: nobody to tell
+            gone = True
 
     async def run() -> None:
         loop = asyncio.get_running_loop()

@@ -1,0 +1,319 @@
+"""Gadget users for Locust: each user is one simulated drone with its IDE (docs/locust.md).
+
+    locust -f harness/locust/locustfile.py --host http://RELAY --headless -u 50 -r 10 -t 1m \\
+        --gadget-mongo-uri mongodb://... --gadget-database gadget
+
+Who does what in a run:
+
+- the **master** (or the only process, without ``--master``) seeds the pairs, tagged with
+  run ids it keeps, hands them to the workers as their users start, sums what the workers'
+  checkers report, notes a worker that goes missing with the pairs it held, and at the end
+  removes every run it seeded (a dead worker's included) and fails the run (exit 1) on a
+  violation or a lost worker;
+- each process that runs users starts one agent (``harness.locust.agent``) that drives its
+  users' pairs and checks exactly-once, order and isolation for them; a user's ``on_start``
+  sets its pair up, each task is one work order, ``on_stop`` closes it.
+
+Every ack, delivered event and work order is a Locust request: ``ack`` (name: the IDE's
+request), ``event`` (name: the event; response time: drone emit to IDE receipt; length:
+bytes of text), ``workOrder`` (submit to ``workOrderComplete``), ``connect``, ``error``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sys
+import uuid
+from typing import Any
+
+import gevent
+from gevent import subprocess
+from gevent.lock import Semaphore
+from gevent.queue import Empty, Queue
+from locust import User, constant, events, task
+from locust.runners import MasterRunner, WorkerRunner
+
+from harness.load.config import Pair, pairs_of
+from harness.locust.bridge import AgentDied, AgentProcess, Ledger
+from harness.locust.wire import pair_from_dict, pair_to_dict
+from seed import world_from_json
+
+__all__ = ["ChurningIde", "CrashingDrone", "DroneWithIde", "GadgetUser"]
+
+log = logging.getLogger("gadget")
+
+PAIR_WAIT = 120.0  # seconds a starting user waits for its pair (the master seeds on demand)
+CALL_WAIT = 300.0  # seconds a user waits for its agent's answer
+
+
+@events.init_command_line_parser.add_listener
+def _options(parser: Any) -> None:
+    group = parser.add_argument_group("Gadget Harness",
+                                      "the relay is --host; its database is seeded here")
+    group.add_argument("--gadget-mongo-uri", default="mongodb://127.0.0.1:27017",
+                       help="MongoDB the relay uses (the master seeds and cleans up there)")
+    group.add_argument("--gadget-database", default="gadget", help="its database")
+    group.add_argument("--gadget-events-per-prompt", type=int, default=20,
+                       help="stream events per work order")
+    group.add_argument("--gadget-rate", type=float, default=10.0,
+                       help="events/s per drone while streaming (0: a burst)")
+    group.add_argument("--gadget-text-size", type=int, default=64,
+                       help="bytes of text per stream event")
+    group.add_argument("--gadget-ack-timeout", type=float, default=10.0,
+                       help="seconds an IDE waits for an ack")
+    group.add_argument("--gadget-completion-timeout", type=float, default=30.0,
+                       help="seconds past its stream's duration a work order may take")
+    group.add_argument("--gadget-transport", choices=("websocket", "polling"),
+                       default="websocket", help="the clients' engine.io transport")
+    group.add_argument("--gadget-keep-world", action="store_true",
+                       help="do not remove the seeded runs at the end")
+
+
+def _agent_config(options: Any) -> dict[str, Any]:
+    return {"events_per_prompt": options.gadget_events_per_prompt,
+            "rate": options.gadget_rate, "text_size": options.gadget_text_size,
+            "ack_timeout": options.gadget_ack_timeout,
+            "completion_timeout": options.gadget_completion_timeout,
+            "transport": options.gadget_transport}
+
+
+def _harness(*args: str) -> str:
+    """Run ``python -m harness ARGS`` (the interpreter Locust runs on); its stdout."""
+    done = subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
+                          text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"harness {args[0]} failed ({done.returncode}): "
+                           f"{done.stderr.strip()[-300:]}")
+    return str(done.stdout)
+
+
+class Pool:
+    """The master's pairs: seeded on demand, a run id per batch, all removed at the end."""
+
+    def __init__(self, options: Any) -> None:
+        self._uri, self._database = options.gadget_mongo_uri, options.gadget_database
+        self._expected = max(int(getattr(options, "num_users", 0) or 0), 1)
+        self._free: list[Pair] = []
+        self._next_index = 0
+        self.run_ids: list[str] = []
+        self.held: dict[str, int] = {}  # worker id -> pairs handed to it
+        self._seeding = Semaphore()
+
+    def prepare(self) -> None:
+        """Seed as many pairs as the run's users (``-u``), if none are free yet."""
+        with self._seeding:
+            if not self._free:
+                self._seed(self._expected)
+
+    def take(self, count: int, worker: str) -> list[Pair]:
+        """``count`` pairs for ``worker`` (seeding a batch when the pool runs short)."""
+        with self._seeding:
+            if len(self._free) < count:
+                self._seed(max(count, self._expected - self._next_index, 10))
+            taken, self._free = self._free[:count], self._free[count:]
+        self.held[worker] = self.held.get(worker, 0) + len(taken)
+        return taken
+
+    def _seed(self, count: int) -> None:
+        out = _harness("seed", "--mongo-uri", self._uri, "--database", self._database,
+                       "--users", str(count), "--drones", "1", "--chat-sessions", "1",
+                       "--projects", "1", "--providers", "1", "--log-level", "warning")
+        world = world_from_json(out, source="harness seed")
+        self.run_ids.append(world.run_id)
+        for pair in pairs_of(world, count, 1):
+            self._free.append(dataclasses.replace(pair, index=self._next_index))
+            self._next_index += 1
+        log.info("gadget: seeded %d pairs (run %s)", count, world.run_id)
+
+    def cleanup(self) -> int:
+        """Remove every run seeded here; the number of documents removed."""
+        removed = 0
+        for run_id in self.run_ids:
+            out = _harness("seed", "cleanup", run_id, "--mongo-uri", self._uri,
+                           "--database", self._database, "--json")
+            removed += sum(int(n) for n in _deleted(out).values())
+        return removed
+
+
+def _deleted(report_json: str) -> dict[str, Any]:
+    import json
+
+    report = json.loads(report_json)
+    deleted = report.get("deleted", {}) if isinstance(report, dict) else {}
+    return deleted if isinstance(deleted, dict) else {}
+
+
+class Gadget:
+    """This process's part of the run (see the module's docstring)."""
+
+    def __init__(self, environment: Any) -> None:
+        self.environment = environment
+        self.ledger = Ledger()  # the run's sum (master or local)
+        self.pool: Pool | None = None
+        self.agent: AgentProcess | None = None
+        self._starting = Semaphore()  # one agent, however many users start at once
+        self._pairs: Queue[Pair] = Queue()
+        runner = environment.runner
+        self.is_master = isinstance(runner, MasterRunner)
+        self.is_worker = isinstance(runner, WorkerRunner)
+        if self.is_master:
+            runner.register_message("gadget_want", self._on_want)
+            environment.events.worker_report.add_listener(self._on_worker_report)
+            gevent.spawn(self._watch_workers)
+        if self.is_worker:
+            runner.register_message("gadget_pairs", self._on_pairs)
+            environment.events.report_to_master.add_listener(self._on_report_to_master)
+        else:
+            environment.events.test_start.add_listener(self._on_test_start)
+
+    def _on_test_start(self, environment: Any, **_: Any) -> None:
+        """Seed the pairs the run asks for before its users start (more come on demand)."""
+        self._master_pool().prepare()
+
+    # --- pairs -------------------------------------------------------------------------
+    def pair(self) -> Pair:
+        """A pair for a starting user of this process."""
+        if self.is_worker:
+            self.environment.runner.send_message("gadget_want", {"n": 1})
+            try:
+                return self._pairs.get(timeout=PAIR_WAIT)
+            except Empty:
+                raise RuntimeError("no pair from the master within "
+                                   f"{PAIR_WAIT:g} s") from None
+        return self._master_pool().take(1, "local")[0]
+
+    def _master_pool(self) -> Pool:
+        if self.pool is None:
+            self.pool = Pool(self.environment.parsed_options)
+        return self.pool
+
+    def _on_want(self, environment: Any, msg: Any, **_: Any) -> None:
+        pairs = self._master_pool().take(int(msg.data.get("n", 1)), msg.node_id)
+        environment.runner.send_message("gadget_pairs",
+                                        {"pairs": [pair_to_dict(p) for p in pairs]},
+                                        client_id=msg.node_id)
+
+    def _on_pairs(self, environment: Any, msg: Any, **_: Any) -> None:
+        for data in msg.data.get("pairs", []):
+            self._pairs.put(pair_from_dict(data, "gadget_pairs"))
+
+    # --- the agent ---------------------------------------------------------------------
+    def the_agent(self) -> AgentProcess:
+        """This process's agent, started with its first user."""
+        with self._starting:
+            if self.agent is None:
+                options = self.environment.parsed_options
+                self.agent = AgentProcess(self.environment.events, self.environment.host,
+                                          _agent_config(options))
+        return self.agent
+
+    # --- reports -------------------------------------------------------------------------
+    def _on_report_to_master(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
+        if self.agent is not None:
+            data["gadget"] = self.agent.ledger.take()
+
+    def _on_worker_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
+        if "gadget" in data:
+            self.ledger.add(data["gadget"])
+
+    def _watch_workers(self) -> None:
+        while True:
+            gevent.sleep(1.0)
+            for worker in self.environment.runner.clients.missing:
+                if worker.id not in self.ledger.lost_workers:
+                    held = self.pool.held.get(worker.id, 0) if self.pool else 0
+                    self.ledger.lost_workers[worker.id] = held
+                    log.error("gadget: worker %s went missing with %d pair(s): their "
+                              "invariants were not checked to the end", worker.id, held)
+
+    # --- the end -------------------------------------------------------------------------
+    def finish(self) -> None:
+        """Close this process's agent; on the master (or alone), sum up, judge, clean up."""
+        if self.agent is not None:
+            self.agent.close()
+            self.ledger.add(self.agent.ledger.take())
+        if self.is_worker:
+            return
+        ledger = self.ledger
+        log.info("gadget: %d events delivered to IDEs, %d cut short by a crash or a leaving "
+                 "IDE", ledger.delivered, ledger.cut_short)
+        if ledger.violations:
+            log.error("gadget: INVARIANT VIOLATIONS: %s", ", ".join(
+                f"{kind} x{n}" for kind, n in sorted(ledger.violations.items())))
+            for sample in ledger.samples:
+                log.error("gadget:   %s", sample)
+        else:
+            log.info("gadget: invariants (exactly-once, order, isolation): no violation")
+        if ledger.violations or ledger.lost_workers:
+            self.environment.process_exit_code = 1
+        if self.pool is not None and not self.environment.parsed_options.gadget_keep_world:
+            removed = self.pool.cleanup()
+            log.info("gadget: removed %d document(s) of run(s) %s", removed,
+                     ", ".join(self.pool.run_ids))
+
+
+_GADGET: dict[int, Gadget] = {}
+
+
+def gadget_of(environment: Any) -> Gadget:
+    """The ``Gadget`` of ``environment`` (made at Locust's init)."""
+    return _GADGET[id(environment)]
+
+
+@events.init.add_listener
+def _on_init(environment: Any, **_: Any) -> None:
+    _GADGET[id(environment)] = Gadget(environment)
+
+
+@events.quitting.add_listener
+def _on_quitting(environment: Any, **_: Any) -> None:
+    gadget = _GADGET.get(id(environment))
+    if gadget is not None:
+        gadget.finish()
+
+
+class GadgetUser(User):
+    """One simulated drone and its IDE: set up at start, a work order per task."""
+
+    abstract = True
+    wait_time = constant(0)  # prompts back to back, as harness load's pairs do
+    crash_rate = 0.0  # the fraction of work orders during which the drone crashes
+    ide_churn = 0.0  # the fraction of prompts before which the IDE leaves and comes back
+
+    def on_start(self) -> None:
+        gadget = gadget_of(self.environment)
+        self._agent = gadget.the_agent()
+        self._name = uuid.uuid4().hex
+        pair = gadget.pair()
+        self._agent.call("start", timeout=CALL_WAIT, user=self._name, pair=pair_to_dict(pair),
+                         crash_rate=self.crash_rate, ide_churn=self.ide_churn)
+
+    @task
+    def work_order(self) -> None:
+        """One prompt, its stream and its completion (the agent times and reports it)."""
+        answer = self._agent.call("prompt", timeout=CALL_WAIT, user=self._name)
+        if not answer.get("ok") and answer.get("outcome") == "setup-failed":
+            gevent.sleep(1.0)  # the relay refused the set-up: not at once again
+
+    def on_stop(self) -> None:
+        try:
+            self._agent.call("stop", timeout=CALL_WAIT, user=self._name)
+        except AgentDied:
+            pass
+
+
+class DroneWithIde(GadgetUser):
+    """A drone and its IDE, a work order after another."""
+
+
+class ChurningIde(GadgetUser):
+    """Its IDE leaves and comes back (reopening its chat session) before every prompt."""
+
+    ide_churn = 1.0
+
+
+class CrashingDrone(GadgetUser):
+    """Its drone crashes during one work order in five, comes back and is locked again."""
+
+    crash_rate = 0.2
