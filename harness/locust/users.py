@@ -45,6 +45,7 @@ log = logging.getLogger("gadget")
 
 PAIR_WAIT = 120.0  # seconds a starting user waits for its pair (the master seeds on demand)
 CALL_WAIT = 300.0  # seconds a user waits for its agent's answer
+DRAIN_WAIT = 120.0  # seconds the master waits for the workers' final ledgers
 
 
 @events.init_command_line_parser.add_listener
@@ -157,15 +158,23 @@ class Gadget:
         runner = environment.runner
         self.is_master = isinstance(runner, MasterRunner)
         self.is_worker = isinstance(runner, WorkerRunner)
+        self._finals: set[str] = set()  # workers whose final ledger came (master)
         if self.is_master:
             runner.register_message("gadget_want", self._on_want)
+            runner.register_message("gadget_final", self._on_final)
             environment.events.worker_report.add_listener(self._on_worker_report)
+            environment.events.test_stopping.add_listener(self._drain_workers)
             gevent.spawn(self._watch_workers)
         if self.is_worker:
             runner.register_message("gadget_pairs", self._on_pairs)
+            runner.register_message("gadget_drain", self._on_drain, concurrent=True)
             environment.events.report_to_master.add_listener(self._on_report_to_master)
         else:
             environment.events.test_start.add_listener(self._on_test_start)
+        if not self.is_master:
+            # Users stopped: the agent settles its checker now, so that what it finds at the
+            # end is in the worker's last report to the master (sent right after this).
+            environment.events.test_stop.add_listener(lambda **_: self._close_agent())
 
     def _on_test_start(self, environment: Any, **_: Any) -> None:
         """Seed the pairs the run asks for before its users start (more come on demand)."""
@@ -211,11 +220,47 @@ class Gadget:
     # --- reports -------------------------------------------------------------------------
     def _on_report_to_master(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         if self.agent is not None:
-            data["gadget"] = self.agent.ledger.take()
+            self.ledger.add(self.agent.ledger.take())
+        data["gadget"] = self.ledger.take()
+
+    def _close_agent(self) -> None:
+        with self._starting:
+            agent, self.agent = self.agent, None
+        if agent is not None:
+            agent.close()
+            self.ledger.add(agent.ledger.take())
 
     def _on_worker_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         if "gadget" in data:
             self.ledger.add(data["gadget"])
+
+    def _drain_workers(self, environment: Any, **_: Any) -> None:
+        """The run stops: every live worker stops its users, settles its checker and sends
+        its final ledger, before Locust's quit (which waits only 0.5 s for final reports)."""
+        runner = environment.runner
+        live = [c.id for c in runner.clients.all if c.state != "missing"]
+        self._finals.clear()
+        for worker in live:
+            runner.send_message("gadget_drain", {}, client_id=worker)
+        deadline = DRAIN_WAIT
+        while deadline > 0 and not set(live) <= self._finals | set(self.ledger.lost_workers):
+            gevent.sleep(0.1)
+            deadline -= 0.1
+        late = set(live) - self._finals - set(self.ledger.lost_workers)
+        if late:
+            log.error("gadget: no final report from worker(s) %s within %g s: their last "
+                      "invariant checks are missing", ", ".join(sorted(late)), DRAIN_WAIT)
+            self.ledger.lost_workers.update(
+                {w: self.pool.held.get(w, 0) if self.pool else 0 for w in late})
+
+    def _on_drain(self, environment: Any, msg: Any, **_: Any) -> None:
+        environment.runner.stop()  # users' on_stop, then test_stop closes the agent
+        self._close_agent()
+        environment.runner.send_message("gadget_final", self.ledger.take())
+
+    def _on_final(self, environment: Any, msg: Any, **_: Any) -> None:
+        self.ledger.add(msg.data or {})
+        self._finals.add(msg.node_id)
 
     def _watch_workers(self) -> None:
         while True:
@@ -230,12 +275,13 @@ class Gadget:
     # --- the end -------------------------------------------------------------------------
     def finish(self) -> None:
         """Close this process's agent; on the master (or alone), sum up, judge, clean up."""
-        if self.agent is not None:
-            self.agent.close()
-            self.ledger.add(self.agent.ledger.take())
+        self._close_agent()
         if self.is_worker:
             return
         ledger = self.ledger
+        if self.pool is not None:
+            log.info("gadget: pairs per process: %s", ", ".join(
+                f"{worker} {n}" for worker, n in sorted(self.pool.held.items())))
         log.info("gadget: %d events delivered to IDEs, %d cut short by a crash or a leaving "
                  "IDE", ledger.delivered, ledger.cut_short)
         if ledger.violations:
