@@ -21,6 +21,7 @@ bytes of text), ``workOrder`` (submit to ``workOrderComplete``), ``connect``, ``
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import sys
@@ -48,7 +49,6 @@ CALL_WAIT = 300.0  # seconds a user waits for its agent's answer
 DRAIN_WAIT = 120.0  # seconds the master waits for the workers' final ledgers
 
 
-@events.init_command_line_parser.add_listener
 def _options(parser: Any) -> None:
     group = parser.add_argument_group("Gadget Harness",
                                       "the relay is --host; its database is seeded here")
@@ -186,7 +186,8 @@ class Gadget:
         if self.is_worker:
             self.environment.runner.send_message("gadget_want", {"n": 1})
             try:
-                return self._pairs.get(timeout=PAIR_WAIT)
+                pair: Pair = self._pairs.get(timeout=PAIR_WAIT)
+                return pair
             except Empty:
                 raise RuntimeError("no pair from the master within "
                                    f"{PAIR_WAIT:g} s") from None
@@ -307,16 +308,20 @@ def gadget_of(environment: Any) -> Gadget:
     return _GADGET[id(environment)]
 
 
-@events.init.add_listener
 def _on_init(environment: Any, **_: Any) -> None:
     _GADGET[id(environment)] = Gadget(environment)
 
 
-@events.quitting.add_listener
 def _on_quitting(environment: Any, **_: Any) -> None:
     gadget = _GADGET.get(id(environment))
     if gadget is not None:
         gadget.finish()
+
+
+_hooks: Any = events  # Locust's event hooks are untyped
+_hooks.init_command_line_parser.add_listener(_options)
+_hooks.init.add_listener(_on_init)
+_hooks.quitting.add_listener(_on_quitting)
 
 
 class GadgetUser(User):
@@ -343,10 +348,8 @@ class GadgetUser(User):
             gevent.sleep(1.0)  # the relay refused the set-up: not at once again
 
     def on_stop(self) -> None:
-        try:
+        with contextlib.suppress(AgentDied):  # the run is ending without it
             self._agent.call("stop", timeout=CALL_WAIT, user=self._name)
-        except AgentDied:
-            pass
 
 
 class DroneWithIde(GadgetUser):
