@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "show": "harness.commands.report:show_command",
     "selftest": "harness.commands.selftest:selftest_command",
     "load": "harness.commands.load:load_command",
+    "locust": "harness.commands.locust:locust_command",
     "bench": "harness.commands.bench:bench_command",
     "scenario": "harness.commands.replay:scenario_group",
     "record": "harness.commands.record:record_command",

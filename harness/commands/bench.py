@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from harness.bench.clients import clients_markdown, measure_clients
+from harness.bench.drivers import drivers_markdown, measure_drivers
 from harness.bench.history import save_history
 from harness.bench.pack import measure_pack, pack_markdown
 from harness.bench.recorder import measure_recorder, recorder_markdown
@@ -40,15 +41,17 @@ _PACK = Path("scenarios")
 @click.option("--scenarios", "scenarios", type=click.Path(path_type=Path), default=None,
               help="Scenario pack to time with `harness run` [default: ./scenarios if any].")
 @click.option("--no-scenarios", is_flag=True, help="Do not time the scenario pack.")
-@click.option("--only", type=click.Choice(["all", "recorder", "pack", "clients"]),
+@click.option("--only", type=click.Choice(["all", "recorder", "pack", "clients", "locust"]),
               default="all", show_default=True,
               help="recorder: only the latency `harness record` adds (direct vs recorded); "
                    "pack: only the scenario pack's wall time at -j 1, 2, 4 and 8, and at -j 8 on "
                    "fewer cores; clients: only the harness's client CPU per 1,000 delivered "
-                   "events against a bare python-socketio client.")
+                   "events against a bare python-socketio client; locust: the same load "
+                   "(--drones, --events-per-prompt, 5 events/s, 5 s ramp-up, --duration "
+                   "after it) through harness load and through harness locust.")
 @click.option("--repeats", type=int, default=3, show_default=True,
-              help="With --only pack: runs per setting; with --only clients: rounds per side, "
-                   "alternating (the median is the figure).")
+              help="With --only pack: runs per setting; with --only clients or locust: "
+                   "rounds per side, alternating (the median is the figure).")
 @click.option("--round-trips", type=int, default=2000, show_default=True,
               help="With --only recorder: ack round trips per side.")
 @click.option("--events", "client_events", type=int, default=10_000, show_default=True,
@@ -83,6 +86,12 @@ def bench_command(out_path: Path | None, markdown_path: Path | None, drones: int
                                             rounds=repeats,
                                             events_per_prompt=events_per_prompt))
         _write(found, clients_markdown(found), out_path, markdown_path, "clients")
+        return
+    if only == "locust":
+        found = asyncio.run(measure_drivers(lambda text: click.echo(text, err=True),
+                                            drones=drones, events_per_prompt=events_per_prompt,
+                                            seconds=duration, rounds=repeats))
+        _write(found, drivers_markdown(found), out_path, markdown_path, "drivers")
         return
     if only == "pack":
         pack_path = scenarios or _PACK

@@ -14,15 +14,8 @@ from typing import Any
 
 import click
 
-from harness.commands.options import (
-    admin_token_option,
-    environment_from,
-    log_level_option,
-    mongo_options,
-    relay_profile_option,
-    relay_url_option,
-)
-from harness.env import ENVIRONMENT_KINDS, Environment
+from harness.commands.options import environment_from, load_target_options, log_level_option
+from harness.env import Environment
 from harness.host import raise_open_files_limit
 from harness.load.config import LoadConfig, default_workers
 from harness.load.html import render_html
@@ -97,12 +90,7 @@ async def _load(kind: str, params: dict[str, Any], config: LoadConfig,
 
 
 @click.command("load")
-@click.option("--env", "env_kind", type=click.Choice(ENVIRONMENT_KINDS), default="local",
-              show_default=True, help="Where the relay runs.")
-@relay_url_option
-@mongo_options
-@admin_token_option
-@relay_profile_option
+@load_target_options
 @click.option("--drones", type=int, default=10, show_default=True,
               help="Streaming drones (each with one chat session and its IDE).")
 @click.option("--drones-per-user", type=int, default=5, show_default=True,

@@ -203,3 +203,8 @@ relay_under_test_options = _compose(env_option, relay_url_option, mongo_uri_opti
                                     relay_tuning_options, relay_profile_option)
 """Which relay a command drives and how (``harness run``, ``harness explore``): the
 environment, where an external relay and its database are, and the relay's settings."""
+
+load_target_options = _compose(env_option, relay_url_option, mongo_options,
+                               admin_token_option, relay_profile_option)
+"""Which relay a load drives (``harness load``, ``harness locust``): the environment, where
+an external relay and its database are, its admin token, or your relay's profile."""

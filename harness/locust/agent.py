@@ -207,7 +207,12 @@ async def serve(reader: asyncio.StreamReader, write: Any) -> None:
     pumping = asyncio.create_task(pump())
     try:
         while line := await reader.readline():
-            agent.handle(decode(line, "agent: request"))
+            try:
+                request = decode(line, "agent: request")
+            except ConfigError as exc:  # one line on stderr; the agent serves on
+                log.error("%s", exc)
+                continue
+            agent.handle(request)
     finally:
         pumping.cancel()
         if not agent.stopped:

@@ -20,3 +20,9 @@ def test_unknown_subcommand_is_refused_with_its_name() -> None:
     result = CliRunner().invoke(harness, ["nope"])
     assert result.exit_code == 2
     assert "No such command 'nope'" in result.output
+
+
+def test_locust_master_and_worker_exclude_each_other() -> None:
+    result = CliRunner().invoke(harness, ["locust", "--master", "--worker"])
+    assert result.exit_code == 2
+    assert "Error: --master and --worker exclude each other" in result.output
