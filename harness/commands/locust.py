@@ -27,7 +27,7 @@ __all__ = ["locust_command"]
 log = logging.getLogger(__name__)
 
 LOCUSTFILE = Path(__file__).resolve().parents[1] / "locust" / "locustfile.py"
-USER_CLASSES = ("DroneWithIde", "ChurningIde", "CrashingDrone")
+USER_CLASSES = ("DroneWithIde", "ChurningIde", "CrashingDrone", "WatchingIde")
 
 
 def _gadget_args(params: dict[str, Any], mongo_uri: str, database: str) -> list[str]:

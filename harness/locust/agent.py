@@ -15,16 +15,19 @@ import math
 import random
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import ConfigError, HarnessError
 from harness.load.actors import PairDriver
-from harness.load.config import LoadConfig
+from harness.load.config import LoadConfig, Pair
 from harness.load.metrics import WorkerStats
 from harness.load.worker import WorkerArgs, WorkerRun
 from harness.locust.wire import Record, decode, encode, pair_from_dict
 from harness.protocol import Event
 from harness.sim.history import Message
+from harness.sim.ide import SimIDE
+from harness.sim.reconnect import Reconnection
 
 __all__ = ["Agent", "AgentStats", "main"]
 
@@ -82,6 +85,59 @@ class AgentStats(WorkerStats):
             self.records.append(("error", code, 0.0, 0, code))
 
 
+class Watcher:
+    """A second IDE of the pairs' user that opens all their chat sessions and only reads:
+    an IDE watching several chat sessions (it is owed every event of each)."""
+
+    def __init__(self, agent: Agent, pairs: list[Pair]) -> None:
+        first = pairs[0]
+        self._agent, self._pairs = agent, pairs
+        self.ide = SimIDE(f"watcher-{first.index}", agent.relay_url, token=first.user_token,
+                          history=agent.history, transport=agent.config.transport,
+                          user_id=first.user_id, reconnection=Reconnection(enabled=False))
+
+    async def start(self) -> bool:
+        """Connect and open every chat session; False if one was refused."""
+        agent, ide = self._agent, self.ide
+        started = time.monotonic()
+        await ide.connect(timeout=agent.config.ack_timeout)
+        agent.stats.timing("connect", time.monotonic() - started)
+        for pair in self._pairs:
+            agent.checker.ide_opening(ide.name, pair.user_id, pair.chat_session_id)
+            started = time.monotonic()
+            answer = await ide.emit(Event.OPEN_CHAT_SESSION,
+                                    {"chatSessionId": pair.chat_session_id},
+                                    timeout=agent.config.ack_timeout)
+            ok = isinstance(answer, dict) and bool(answer.get("ok"))
+            error = None if ok else f"{Event.OPEN_CHAT_SESSION}:" \
+                f"{answer.get('error') if isinstance(answer, dict) else 'bad-ack'}"
+            agent.stats.ack("open", Event.OPEN_CHAT_SESSION, time.monotonic() - started, error)
+            if not ok:
+                return False
+            agent.checker.ide_opened(ide.name, pair.user_id, pair.chat_session_id)
+        return True
+
+    async def close(self) -> None:
+        await self.ide.close()
+        self._agent.checker.ide_left(self.ide.name)
+
+
+@dataclass
+class AgentUser:
+    """One Locust user's pairs (one, or several of one user) and its watcher, if any."""
+
+    drivers: list[PairDriver]
+    watcher: Watcher | None = None
+
+    async def close(self, agent: Agent) -> None:
+        """The drones and their IDEs first, then the watcher (it may read until then)."""
+        await asyncio.gather(*(d.close() for d in self.drivers), return_exceptions=True)
+        for driver in self.drivers:
+            agent.forget_driver(driver)
+        if self.watcher is not None:
+            await self.watcher.close()
+
+
 class Agent(WorkerRun):
     """One Locust process's pairs, started, prompted and closed on request."""
 
@@ -93,7 +149,7 @@ class Agent(WorkerRun):
         # Locust spawns the users and ends the run: no ramp, no deadline of the agent's own.
         self.steady_at, self.deadline = 0.0, math.inf
         self._write = write
-        self._drivers: dict[str, PairDriver] = {}
+        self._users: dict[str, AgentUser] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._rng = random.Random(config.random_seed)
 
@@ -127,14 +183,36 @@ class Agent(WorkerRun):
     async def _run(self, request: dict[str, Any]) -> tuple[bool, str | None]:
         op, user = request.get("op"), str(request.get("user"))
         if op == "start":
-            pair = pair_from_dict(request.get("pair"), f"start of user {user}")
-            driver = self.add_driver(pair, random.Random(self._rng.random() + pair.index))
-            driver.crash_rate = float(request.get("crash_rate") or 0.0)
-            driver.ide_churn = float(request.get("ide_churn") or 0.0)
-            self._drivers[user] = driver
-            return (True, None) if await driver.start() else (False, "setup-failed")
+            where = f"start of user {user}"
+            raw = request.get("pairs")
+            if not isinstance(raw, list) or not raw:
+                raise ConfigError(f"{where}: pairs: expected a non-empty list")
+            pairs = [pair_from_dict(item, where) for item in raw]
+            drivers = []
+            for pair in pairs:
+                driver = self.add_driver(pair, random.Random(self._rng.random() + pair.index))
+                driver.crash_rate = float(request.get("crash_rate") or 0.0)
+                driver.ide_churn = float(request.get("ide_churn") or 0.0)
+                drivers.append(driver)
+            watcher = Watcher(self, pairs) if request.get("watcher") else None
+            self._users[user] = AgentUser(drivers, watcher)
+            started = await asyncio.gather(*(d.start() for d in drivers))
+            if watcher is not None and all(started):
+                started.append(await watcher.start())
+            return (True, None) if all(started) else (False, "setup-failed")
         if op == "prompt":
-            driver = self._drivers[user]
+            return await self._prompt(self._users[user])
+        if op == "stop":
+            await self._users.pop(user).close(self)
+            return True, None
+        if op == "finish":
+            await self.finish()
+            return True, None
+        raise ConfigError(f"unknown request {op!r}")
+
+    async def _prompt(self, user: AgentUser) -> tuple[bool, str | None]:
+        """A work order on each of the user's drones at once (each its own record)."""
+        async def one(driver: PairDriver) -> tuple[bool, str | None]:
             started = time.monotonic()
             # A crash, or a failed start, is set up again first.
             if (not driver.drone.connected or not driver.ide.connected) \
@@ -142,25 +220,25 @@ class Agent(WorkerRun):
                 return False, "setup-failed"
             going_on = await driver.prompt_once()
             seconds = time.monotonic() - started
+            if driver.outcome == "crashed":  # the chaos asked for: not a failure
+                self.stats.records.append(("workOrder", "crashed", seconds * 1000, 0, None))
+                return going_on, None
             self.stats.records.append(("workOrder", Event.WORK_ORDER_COMPLETE,
                                        seconds * 1000, 0, driver.outcome))
             return driver.outcome is None and going_on, driver.outcome
-        if op == "stop":
-            driver = self._drivers.pop(user)
-            await driver.close()
-            self.forget_driver(driver)
-            return True, None
-        if op == "finish":
-            await self.finish()
-            return True, None
-        raise ConfigError(f"unknown request {op!r}")
+
+        if user.watcher is not None and not user.watcher.ide.connected:
+            await user.watcher.start()
+        results = await asyncio.gather(*(one(d) for d in user.drivers))
+        failed = [outcome for ok, outcome in results if not ok]
+        return (False, failed[0]) if failed else (True, None)
 
     async def finish(self) -> None:
-        """Close every pair still open, settle the checker, send the last report."""
+        """Close every user still open, settle the checker, send the last report."""
         self.stopped = True
-        drivers = list(self._drivers.values())
-        self._drivers.clear()
-        await asyncio.gather(*(d.close() for d in drivers), return_exceptions=True)
+        users = list(self._users.values())
+        self._users.clear()
+        await asyncio.gather(*(u.close(self) for u in users), return_exceptions=True)
         self.checker.finish()
         self.flush()
 

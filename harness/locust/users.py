@@ -40,7 +40,7 @@ from harness.locust.bridge import AgentDied, AgentProcess, Ledger
 from harness.locust.wire import pair_from_dict, pair_to_dict
 from seed import world_from_json
 
-__all__ = ["ChurningIde", "CrashingDrone", "DroneWithIde", "GadgetUser"]
+__all__ = ["ChurningIde", "CrashingDrone", "DroneWithIde", "GadgetUser", "WatchingIde"]
 
 log = logging.getLogger("gadget")
 
@@ -95,37 +95,48 @@ class Pool:
     def __init__(self, options: Any) -> None:
         self._uri, self._database = options.gadget_mongo_uri, options.gadget_database
         self._expected = max(int(getattr(options, "num_users", 0) or 0), 1)
-        self._free: list[Pair] = []
+        self._free: dict[int, list[list[Pair]]] = {}  # pairs per group -> free groups
         self._next_index = 0
+        self._handed = 0  # groups handed out
         self.run_ids: list[str] = []
         self.held: dict[str, int] = {}  # worker id -> pairs handed to it
         self._seeding = Semaphore()
 
-    def prepare(self) -> None:
-        """Seed as many pairs as the run's users (``-u``), if none are free yet."""
+    def prepare(self, size: int) -> None:
+        """Seed as many groups of ``size`` pairs as the run's users (``-u``), if none are
+        free yet."""
         with self._seeding:
-            if not self._free:
-                self._seed(self._expected)
+            if not self._free.get(size):
+                self._seed(self._expected, size)
 
-    def take(self, count: int, worker: str) -> list[Pair]:
-        """``count`` pairs for ``worker`` (seeding a batch when the pool runs short)."""
+    def take(self, count: int, size: int, worker: str) -> list[list[Pair]]:
+        """``count`` groups of ``size`` pairs (one seeded user's each) for ``worker``,
+        seeding a batch when the pool runs short."""
         with self._seeding:
-            if len(self._free) < count:
-                self._seed(max(count, self._expected - self._next_index, 10))
-            taken, self._free = self._free[:count], self._free[count:]
-        self.held[worker] = self.held.get(worker, 0) + len(taken)
+            free = self._free.setdefault(size, [])
+            if len(free) < count:
+                self._seed(max(count, self._expected - self._handed, 10), size)
+            taken, self._free[size] = free[:count], free[count:]
+            self._handed += len(taken)
+        self.held[worker] = self.held.get(worker, 0) + sum(len(g) for g in taken)
         return taken
 
-    def _seed(self, count: int) -> None:
+    def _seed(self, users: int, size: int) -> None:
         out = _harness("seed", "--mongo-uri", self._uri, "--database", self._database,
-                       "--users", str(count), "--drones", "1", "--chat-sessions", "1",
-                       "--projects", "1", "--providers", "1", "--log-level", "warning")
+                       "--users", str(users), "--drones", str(size), "--chat-sessions",
+                       str(size), "--projects", "1", "--providers", "1", "--log-level",
+                       "warning")
         world = world_from_json(out, source="harness seed")
         self.run_ids.append(world.run_id)
-        for pair in pairs_of(world, count, 1):
-            self._free.append(dataclasses.replace(pair, index=self._next_index))
-            self._next_index += 1
-        log.info("gadget: seeded %d pairs (run %s)", count, world.run_id)
+        pairs = pairs_of(world, users * size, size)
+        free = self._free.setdefault(size, [])
+        for start in range(0, len(pairs), size):
+            group = []
+            for pair in pairs[start:start + size]:
+                group.append(dataclasses.replace(pair, index=self._next_index))
+                self._next_index += 1
+            free.append(group)
+        log.info("gadget: seeded %d pairs (run %s)", users * size, world.run_id)
 
     def cleanup(self) -> int:
         """Remove every run seeded here; the number of documents removed."""
@@ -154,7 +165,7 @@ class Gadget:
         self.pool: Pool | None = None
         self.agent: AgentProcess | None = None
         self._starting = Semaphore()  # one agent, however many users start at once
-        self._pairs: Queue[Pair] = Queue()
+        self._waiting: dict[int, Queue[list[Pair]]] = {}  # group size -> groups (worker)
         runner = environment.runner
         self.is_master = isinstance(runner, MasterRunner)
         self.is_worker = isinstance(runner, WorkerRunner)
@@ -178,20 +189,24 @@ class Gadget:
 
     def _on_test_start(self, environment: Any, **_: Any) -> None:
         """Seed the pairs the run asks for before its users start (more come on demand)."""
-        self._master_pool().prepare()
+        for size in sorted({getattr(c, "chat_sessions", 1) for c in environment.user_classes}):
+            self._master_pool().prepare(size)
 
     # --- pairs -------------------------------------------------------------------------
-    def pair(self) -> Pair:
-        """A pair for a starting user of this process."""
+    def pairs(self, size: int) -> list[Pair]:
+        """A starting user's pairs: ``size`` of one seeded user."""
         if self.is_worker:
-            self.environment.runner.send_message("gadget_want", {"n": 1})
+            self.environment.runner.send_message("gadget_want", {"n": 1, "size": size})
             try:
-                pair: Pair = self._pairs.get(timeout=PAIR_WAIT)
-                return pair
+                group: list[Pair] = self._groups(size).get(timeout=PAIR_WAIT)
+                return group
             except Empty:
-                raise RuntimeError("no pair from the master within "
+                raise RuntimeError("no pairs from the master within "
                                    f"{PAIR_WAIT:g} s") from None
-        return self._master_pool().take(1, "local")[0]
+        return self._master_pool().take(1, size, "local")[0]
+
+    def _groups(self, size: int) -> Queue[list[Pair]]:
+        return self._waiting.setdefault(size, Queue())
 
     def _master_pool(self) -> Pool:
         if self.pool is None:
@@ -199,14 +214,17 @@ class Gadget:
         return self.pool
 
     def _on_want(self, environment: Any, msg: Any, **_: Any) -> None:
-        pairs = self._master_pool().take(int(msg.data.get("n", 1)), msg.node_id)
-        environment.runner.send_message("gadget_pairs",
-                                        {"pairs": [pair_to_dict(p) for p in pairs]},
-                                        client_id=msg.node_id)
+        size = int(msg.data.get("size", 1))
+        groups = self._master_pool().take(int(msg.data.get("n", 1)), size, msg.node_id)
+        environment.runner.send_message(
+            "gadget_pairs", {"size": size, "groups": [[pair_to_dict(p) for p in g]
+                                                      for g in groups]},
+            client_id=msg.node_id)
 
     def _on_pairs(self, environment: Any, msg: Any, **_: Any) -> None:
-        for data in msg.data.get("pairs", []):
-            self._pairs.put(pair_from_dict(data, "gadget_pairs"))
+        queue = self._groups(int(msg.data.get("size", 1)))
+        for group in msg.data.get("groups", []):
+            queue.put([pair_from_dict(data, "gadget_pairs") for data in group])
 
     # --- the agent ---------------------------------------------------------------------
     def the_agent(self) -> AgentProcess:
@@ -331,13 +349,16 @@ class GadgetUser(User):
     wait_time = constant(0)  # prompts back to back, as harness load's pairs do
     crash_rate = 0.0  # the fraction of work orders during which the drone crashes
     ide_churn = 0.0  # the fraction of prompts before which the IDE leaves and comes back
+    chat_sessions = 1  # pairs (chat session, drone) of one seeded user
+    watcher = False  # and one more IDE of that user on all their chat sessions
 
     def on_start(self) -> None:
         gadget = gadget_of(self.environment)
         self._agent = gadget.the_agent()
         self._name = uuid.uuid4().hex
-        pair = gadget.pair()
-        self._agent.call("start", timeout=CALL_WAIT, user=self._name, pair=pair_to_dict(pair),
+        pairs = gadget.pairs(self.chat_sessions)
+        self._agent.call("start", timeout=CALL_WAIT, user=self._name,
+                         pairs=[pair_to_dict(p) for p in pairs], watcher=self.watcher,
                          crash_rate=self.crash_rate, ide_churn=self.ide_churn)
 
     @task
@@ -360,6 +381,15 @@ class ChurningIde(GadgetUser):
     """Its IDE leaves and comes back (reopening its chat session) before every prompt."""
 
     ide_churn = 1.0
+
+
+class WatchingIde(GadgetUser):
+    """Three chat sessions of one user, each with its drone and its IDE, and one more IDE of
+    that user watching all three: every task is a work order on each drone at once, and the
+    watcher is owed every event of every one of them."""
+
+    chat_sessions = 3
+    watcher = True
 
 
 class CrashingDrone(GadgetUser):

@@ -3,8 +3,9 @@
 To the agent::
 
     {"op": "config", "relay_url": URL, "config": {LoadConfig fields}}        first, once
-    {"op": "start", "id": N, "user": U, "pair": {...}, "crash_rate": F, "ide_churn": F}
-    {"op": "prompt", "id": N, "user": U}
+    {"op": "start", "id": N, "user": U, "pairs": [{...}, ...], "watcher": BOOL,
+     "crash_rate": F, "ide_churn": F}        a user's pairs (several: of one seeded user)
+    {"op": "prompt", "id": N, "user": U}     a work order on each of its drones at once
     {"op": "stop", "id": N, "user": U}
     {"op": "finish", "id": N}                   close every pair, settle the checker
 

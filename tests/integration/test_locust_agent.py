@@ -71,18 +71,25 @@ class AgentPipe:
         return self.answers.pop(number)
 
 
-async def test_the_agent_drives_pairs_and_reports_every_measurement(
-        relay_env: LocalEnvironment, world: World) -> None:
+async def start_agent(relay_url: str) -> AgentPipe:
+    """An agent child, configured for 6-event bursts."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "harness.locust.agent", cwd=ROOT,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-    agent = AgentPipe(process)
     assert process.stdin is not None
-    process.stdin.write(encode({"op": "config", "relay_url": relay_env.relay_url,
+    process.stdin.write(encode({"op": "config", "relay_url": relay_url,
                                 "config": {"events_per_prompt": 6, "rate": 0}}))
+    return AgentPipe(process)
+
+
+async def test_the_agent_drives_pairs_and_reports_every_measurement(
+        relay_env: LocalEnvironment, world: World) -> None:
+    agent = await start_agent(relay_env.relay_url)
+    process = agent.process
+    assert process.stdin is not None
     pairs = pairs_of(world, 2, 2)
     started = await asyncio.gather(*(agent.call("start", user=f"u{p.index}",
-                                                pair=pair_to_dict(p)) for p in pairs))
+                                                pairs=[pair_to_dict(p)]) for p in pairs))
     assert [a["ok"] for a in started] == [True, True], started
     for _ in range(2):
         answers = await asyncio.gather(*(agent.call("prompt", user=f"u{p.index}")
@@ -112,4 +119,28 @@ async def test_the_agent_drives_pairs_and_reports_every_measurement(
     assert all(length == 64 for kind, name, _, length, _ in agent.records
                if kind == "event" and name in ("thinking", "response", "toolCall"))
     assert sum(r["delivered"] for r in agent.reports) == 4 * 7
+    assert all(r["violations"] == {} for r in agent.reports)
+
+
+async def test_a_watching_ide_is_owed_every_event_of_each_chat_session(
+        relay_env: LocalEnvironment, world: World) -> None:
+    agent = await start_agent(relay_env.relay_url)
+    process = agent.process
+    assert process.stdin is not None
+    pairs = pairs_of(world, 2, 2)  # two chat sessions and drones of one user
+    started = await agent.call("start", user="w", watcher=True,
+                               pairs=[pair_to_dict(p) for p in pairs])
+    assert started["ok"], started
+    answer = await agent.call("prompt", user="w")
+    assert answer["ok"] and answer["outcome"] is None, answer
+    assert (await agent.call("stop", user="w"))["ok"]
+    assert (await agent.call("finish"))["ok"]
+    process.stdin.close()
+    assert await asyncio.wait_for(process.wait(), 30) == 0
+    await agent._reader
+
+    events = [r for r in agent.records if r[0] == "event"]
+    assert len(events) == 2 * 7 * 2  # two work orders of 7 events, each to two IDEs
+    assert [r[1] for r in agent.records if r[0] == "ack"].count("openChatSession") == 2 + 2
+    assert sum(r["delivered"] for r in agent.reports) == 2 * 7 * 2
     assert all(r["violations"] == {} for r in agent.reports)
