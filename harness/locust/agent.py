@@ -245,9 +245,7 @@ class Agent(WorkerRun):
     # --- out -----------------------------------------------------------------------------
     def flush(self) -> None:
         """Write the records so far and a report of what changed since the last one."""
-        records, self.stats.records = self.stats.records, []
-        if records:
-            self._write({"op": "records", "r": records})
+        self.flush_records()
         snap = self.snapshot()
         self._write({"op": "report", "violations": snap.violations, "samples": snap.samples,
                      "delivered": sum(snap.delivered.values()), "cut_short": snap.lost_in_crash,

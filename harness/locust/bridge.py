@@ -60,7 +60,7 @@ class Ledger:
         """This ledger as a report, emptied (what a worker sends to its master)."""
         report = {"violations": dict(self.violations), "samples": self.samples,
                   "delivered": self.delivered, "cut_short": self.cut_short}
-        self.__init__()  # type: ignore[misc]
+        self.violations, self.samples, self.delivered, self.cut_short = Counter(), [], 0, 0
         return report
 
 

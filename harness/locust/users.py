@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import logging
 import sys
 import uuid
@@ -149,8 +150,6 @@ class Pool:
 
 
 def _deleted(report_json: str) -> dict[str, Any]:
-    import json
-
     report = json.loads(report_json)
     deleted = report.get("deleted", {}) if isinstance(report, dict) else {}
     return deleted if isinstance(deleted, dict) else {}
