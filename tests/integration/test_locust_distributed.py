@@ -3,7 +3,9 @@ loopback, against the shared reference relay and its database.
 
 A clean run spreads its users over both workers, counts the delivered events in the master's
 statistics, finds no violation and removes the world it seeded. A run in which one worker
-is killed mid-run still removes everything, names the lost worker and exits 1.
+is killed mid-run still removes everything, names the lost worker and exits 1. And a relay
+with the original bug (locks looked up by socket id) fails a Locust run, naming the
+refusal.
 
 Locust is never imported here: it patches the importing process for gevent.
 """
@@ -22,6 +24,7 @@ from typing import Any
 
 import psutil
 import pytest
+from conftest import MakeRelayEnv
 from pymongo import AsyncMongoClient
 
 from harness.env import LocalEnvironment
@@ -147,3 +150,20 @@ async def test_a_killed_worker_is_reported_and_the_world_still_cleaned_up(
     assert await documents_of(relay_mongo, relay_env, ids) == 0
     assert re.search(r"gadget: removed \d+ document\(s\) of run\(s\) ", log), log
     assert await no_agent_left()  # the killed worker's agent saw its pipe close and left
+
+
+async def test_a_relay_whose_locks_never_reach_a_drone_fails_the_locust_run(
+        make_relay_env: MakeRelayEnv, tmp_path: Path) -> None:
+    env = await make_relay_env(regressions=frozenset({"lookup-by-socket-id"}))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "harness", "locust", "--env", "external",
+        "--relay-url", env.relay_url, "--mongo-uri", env.mongo_uri, "--database",
+        env.database, "-u", "2", "-t", "6s", "--workers", "0", "--",
+        "--csv", str(tmp_path / "stats"), "--only-summary", cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    assert await asyncio.wait_for(process.wait(), 120) == 1
+    locks = stats_rows(tmp_path)[("ack", "requestSessionLock")]
+    assert int(locks["Failure Count"]) == int(locks["Request Count"]) > 0, locks
+    with (tmp_path / "stats_failures.csv").open() as file:
+        errors = {row["Error"] for row in csv.DictReader(file)}
+    assert any("requestSessionLock:drone-offline" in error for error in errors), errors
