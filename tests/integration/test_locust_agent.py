@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
+from conftest import seeded_world
 
 from harness.env import LocalEnvironment
-from harness.load import LoadConfig, seed_world
+from harness.load import LoadConfig
 from harness.load.config import pairs_of
+from harness.load.runner import world_spec
 from harness.locust.wire import decode, encode, pair_to_dict
-from seed import cleanup
 from seed.world import World
 
 pytestmark = [pytest.mark.timeout(120)]
@@ -26,12 +26,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-async def world(relay_env: LocalEnvironment,
-                relay_mongo: AsyncMongoClient[Any]) -> AsyncIterator[World]:
-    db = relay_mongo[relay_env.database]
-    seeded = await seed_world(db, LoadConfig(drones=2, drones_per_user=2))
-    yield seeded
-    await cleanup(db, seeded.run_id)
+async def two_pairs(relay_env: LocalEnvironment) -> AsyncIterator[World]:
+    """Two (chat session, drone) pairs of one user, removed after the test."""
+    async with seeded_world(relay_env, world_spec(LoadConfig(drones=2, drones_per_user=2))) \
+            as seeded:
+        yield seeded
 
 
 class AgentPipe:
@@ -83,11 +82,11 @@ async def start_agent(relay_url: str) -> AgentPipe:
 
 
 async def test_the_agent_drives_pairs_and_reports_every_measurement(
-        relay_env: LocalEnvironment, world: World) -> None:
+        relay_env: LocalEnvironment, two_pairs: World) -> None:
     agent = await start_agent(relay_env.relay_url)
     process = agent.process
     assert process.stdin is not None
-    pairs = pairs_of(world, 2, 2)
+    pairs = pairs_of(two_pairs, 2, 2)
     started = await asyncio.gather(*(agent.call("start", user=f"u{p.index}",
                                                 pairs=[pair_to_dict(p)]) for p in pairs))
     assert [a["ok"] for a in started] == [True, True], started
@@ -123,11 +122,11 @@ async def test_the_agent_drives_pairs_and_reports_every_measurement(
 
 
 async def test_a_watching_ide_is_owed_every_event_of_each_chat_session(
-        relay_env: LocalEnvironment, world: World) -> None:
+        relay_env: LocalEnvironment, two_pairs: World) -> None:
     agent = await start_agent(relay_env.relay_url)
     process = agent.process
     assert process.stdin is not None
-    pairs = pairs_of(world, 2, 2)  # two chat sessions and drones of one user
+    pairs = pairs_of(two_pairs, 2, 2)  # two chat sessions and drones of one user
     started = await agent.call("start", user="w", watcher=True,
                                pairs=[pair_to_dict(p) for p in pairs])
     assert started["ok"], started
