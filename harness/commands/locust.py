@@ -88,7 +88,7 @@ async def _run(params: dict[str, Any], extra: tuple[str, ...]) -> int:
                     await worker.wait()
 
 
-@click.command("locust", context_settings={"ignore_unknown_options": False})
+@click.command("locust")
 @load_target_options
 @click.option("-u", "--users", type=click.IntRange(min=1), default=10, show_default=True,
               help="Locust users: each one drone with its IDE.")
