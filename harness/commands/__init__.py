@@ -9,6 +9,7 @@ drives; nothing below imports a command. ``harness.cli`` loads them lazily from 
     bench.py      ``harness bench``              images.py     ``harness images ...``
     explore.py    ``harness explore``            record.py     ``harness record``
     replay.py     ``harness scenario from-trace``
+    compare.py    ``harness compare``
 
 The layers, top to bottom, are stated in ``pyproject.toml`` (``[tool.importlinter]``),
 drawn in ``README.md`` (Layout) and held by ``tests/unit/test_import_layers.py``.
@@ -35,5 +36,6 @@ COMMANDS: dict[str, str] = {
     "bench": "harness.commands.bench:bench_command",
     "scenario": "harness.commands.replay:scenario_group",
     "record": "harness.commands.record:record_command",
+    "compare": "harness.commands.compare:compare_command",
 }
 """Subcommand name -> ``module:attribute`` of its click command, imported only when used."""

@@ -34,8 +34,9 @@ class LocalEnvironment(RelayOwningEnvironment):
 
     def __init__(self, settings: RelaySettings | None = None, *,
                  database_server: DatabaseChoice = "auto", log_dir: Path | None = None,
-                 startup_timeout: float = 20.0) -> None:
+                 startup_timeout: float = 20.0, relay_source: Path | None = None) -> None:
         super().__init__(settings, host="127.0.0.1", port=0)
+        self._relay_source = relay_source
         self._owns_log_dir = log_dir is None
         self._log_dir_option = log_dir
         self._log_dir: Path | None = None
@@ -94,8 +95,15 @@ class LocalEnvironment(RelayOwningEnvironment):
         settings = dataclasses.replace(self._settings, port=port,
                                        mongo_uri=self._database.uri)
         env = {**os.environ, **settings.to_env()}
+        if self._relay_source is not None:
+            # Another revision's relay: its ``harness`` package first on the path.
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(self._relay_source), env.get("PYTHONPATH")) if p)
+        # -P: the current directory does not come before that revision's package.
+        isolate = ["-P"] if self._relay_source is not None else []
         self._relay = ManagedProcess(
-            "relay", [sys.executable, "-m", "harness.relay", "--port-file", str(port_file)],
+            "relay", [sys.executable, *isolate, "-m", "harness.relay", "--port-file",
+                      str(port_file)],
             self._log_dir / "relay.log", env=env,
         )
         await self._relay.start()

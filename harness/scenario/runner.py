@@ -84,10 +84,12 @@ async def execute(run: Run, step: Step) -> StepResult:
 
 
 async def run_scenario(scenario: Scenario, env: Environment, *,
-                       history: MessageHistory | None = None) -> ScenarioResult:
+                       history: MessageHistory | None = None,
+                       faker_seed: int | None = None) -> ScenarioResult:
     """Run ``scenario`` against ``env`` in a freshly seeded world, always cleaned up.
 
-    ``history`` (a new one by default) lets a caller watch the run live. Never raises for
+    ``history`` (a new one by default) lets a caller watch the run live; ``faker_seed``
+    gives the world repeatable names (``harness compare``: both sides alike). Never raises for
     a failing scenario (see ``ScenarioResult.status``); cancellation propagates after the
     cleanup.
     """
@@ -101,7 +103,8 @@ async def run_scenario(scenario: Scenario, env: Environment, *,
     began = time.monotonic()
     history = history if history is not None else MessageHistory()
     try:
-        async with open_run(scenario, env, result, history=history) as run:
+        async with open_run(scenario, env, result, history=history,
+                            faker_seed=faker_seed) as run:
             await _steps(run, result)
             await finish_run(run, result)
     except HarnessError as exc:
@@ -118,7 +121,8 @@ async def run_scenario(scenario: Scenario, env: Environment, *,
 
 @contextlib.asynccontextmanager
 async def open_run(scenario: Scenario, env: Environment, result: ScenarioResult, *,
-                   history: MessageHistory, faults: bool | None = None) -> AsyncIterator[Run]:
+                   history: MessageHistory, faults: bool | None = None,
+                   faker_seed: int | None = None) -> AsyncIterator[Run]:
     """A live run of ``scenario`` in a freshly seeded world: its actors (created, not
     connected), the fault proxies when ``faults`` (default: when the scenario has fault
     steps), and on the way out the actors closed, the proxies stopped and the world
@@ -133,7 +137,7 @@ async def open_run(scenario: Scenario, env: Environment, result: ScenarioResult,
     run: Run | None = None
     network: Network | None = None
     try:
-        world = await build_world(db, scenario.world)
+        world = await build_world(db, scenario.world, faker_seed=faker_seed)
         result.run_id = world.run_id
         templates = TemplateContext(world, relay=env.relay_timeouts,
                                     actor_specs={a.name: a for a in scenario.actors},

@@ -109,15 +109,23 @@ def expected_seconds(scenario: Scenario, expected: Mapping[str, float]) -> float
     return _SLOW_GUESS if "slow" in scenario.tags else _GUESS
 
 
+def names_seed(scenario_id: str) -> int:
+    """The Faker seed of a scenario's world names when they must repeat."""
+    return int.from_bytes(hashlib.sha256(scenario_id.encode()).digest()[:8], "big")
+
+
 async def run_scenarios(scenarios: Sequence[Scenario], env: Environment, *, jobs: int = 1,
                         on_start: Callable[[Scenario], None] | None = None,
                         on_result: OnResult | None = None,
                         exitfirst: bool = False,
-                        expected: Mapping[str, float] | None = None) -> list[ScenarioResult]:
+                        expected: Mapping[str, float] | None = None,
+                        repeatable_names: bool = False) -> list[ScenarioResult]:
     """Run ``scenarios`` on the started ``env``: up to ``jobs`` at a time, longest expected
     first, those with an ``exclusive_reason`` alone (on a relay apart when ``env`` can start
     one and ``jobs`` > 1, else after the rest). Returns the results in the order given
-    (with ``exitfirst``, only of the scenarios that ran before the first failure)."""
+    (with ``exitfirst``, only of the scenarios that ran before the first failure).
+    ``repeatable_names``: each scenario's world gets the same names in every run (a Faker
+    seed from the scenario's id; ids, tokens and the run tag stay per run)."""
     if not 1 <= jobs <= MAX_JOBS:
         raise ConfigError(f"-j {jobs}: expected 1 to {MAX_JOBS}")
     results: dict[int, ScenarioResult] = {}
@@ -131,7 +139,8 @@ async def run_scenarios(scenarios: Sequence[Scenario], env: Environment, *, jobs
                 return
             if on_start is not None:
                 on_start(scenario)
-            result = await run_scenario(scenario, where)
+            seed = names_seed(scenario.id) if repeatable_names else None
+            result = await run_scenario(scenario, where, faker_seed=seed)
             results[index] = result
             if on_result is not None:
                 on_result(result)
