@@ -14,10 +14,13 @@ import click
 
 from harness.commands.options import database_option, log_level_option
 from harness.compare.html import render_compare_html
+from harness.compare.load import parse_load
 from harness.compare.run import CompareOptions, run_comparison
 from harness.compare.sides import parse_side
 from harness.compare.summary import render_summary
 from harness.errors import ConfigError
+from harness.host import raise_open_files_limit
+from harness.load.runner import LoadResult
 from harness.outcome.results import ScenarioResult
 from harness.scenario import load_paths, select
 from harness.scenario.schedule import default_jobs
@@ -44,6 +47,13 @@ def _progress(flag: str, number: int, results: list[ScenarioResult], took: float
                f"{failed} failed ({took:.1f} s)", err=True)
 
 
+def _load_progress(flag: str, number: int, result: LoadResult, took: float) -> None:
+    aggregate = result.aggregate
+    click.echo(f"  {flag.removeprefix('--'):<9} load {number}: {aggregate.total_delivered} "
+               f"events, {aggregate.total_violations} violations, "
+               f"{sum(aggregate.errors.values())} errors ({took:.1f} s)", err=True)
+
+
 @click.command("compare")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--baseline", required=True, metavar="SIDE",
@@ -63,6 +73,12 @@ def _progress(flag: str, number: int, results: list[ScenarioResult], took: float
                    "regression.")
 @click.option("--min-p99-delta", type=click.FloatRange(min=0), default=5.0, show_default=True,
               help="Milliseconds a p99 must grow by, at least, to count.")
+@click.option("--load", "load_profile", default=None, metavar="PROFILE",
+              help="Also run this harness load profile against each side, --runs times: "
+                   "KEY=VALUE,... with drones, drones-per-user, rate, duration, "
+                   "events-per-prompt, text-size, crash-rate, ide-churn, transport, workers, "
+                   "random-seed (e.g. drones=20,rate=5,duration=10).")
+@click.option("--load-only", is_flag=True, help="Run the --load profile only, no scenarios.")
 @click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
               help="Write index.html and compare.json here (default: "
                    ".harness/compare/<UTC time>/).")
@@ -75,7 +91,8 @@ def _progress(flag: str, number: int, results: list[ScenarioResult], took: float
 @log_level_option
 def compare_command(paths: tuple[Path, ...], baseline: str, candidate: str,
                     expression: str | None, runs: int, jobs: int | None,
-                    max_p99_regression: str, min_p99_delta: float, report_dir: Path | None,
+                    max_p99_regression: str, min_p99_delta: float, load_profile: str | None,
+                    load_only: bool, report_dir: Path | None,
                     json_path: Path | None, verbose: bool, admin_token: str | None,
                     database: str, log_level: str) -> None:
     """Run the same scenarios against --baseline and --candidate (each --runs times,
@@ -90,17 +107,24 @@ def compare_command(paths: tuple[Path, ...], baseline: str, candidate: str,
     base_side = parse_side(baseline, "--baseline")
     cand_side = parse_side(candidate, "--candidate")
     threshold = parse_fraction(max_p99_regression, "--max-p99-regression")
-    scenarios = select(load_paths(paths or DEFAULT_PATHS), expression)
-    if not scenarios:
+    if load_only and load_profile is None:
+        raise ConfigError("--load-only: give the profile with --load KEY=VALUE,...")
+    load = parse_load(load_profile) if load_profile is not None else None
+    scenarios = [] if load_only else select(load_paths(paths or DEFAULT_PATHS), expression)
+    if not scenarios and not load_only:
         click.echo("no scenario selected", err=True)
         raise SystemExit(EXIT_NONE_SELECTED)
     options = CompareOptions(runs=runs, jobs=jobs or default_jobs(),
-                             max_p99_regression=threshold, min_p99_delta=min_p99_delta / 1000)
+                             max_p99_regression=threshold, min_p99_delta=min_p99_delta / 1000,
+                             load=load, load_profile=load_profile or "",
+                             scenarios=not load_only)
+    if load is not None:
+        raise_open_files_limit()  # before the relays and the load workers start
     click.echo(f"comparing {len(scenarios)} scenario(s): {base_side.label} vs "
                f"{cand_side.label}, {runs} run(s) a side", err=True)
     comparison = asyncio.run(run_comparison(
         scenarios, base_side, cand_side, options, RelaySettings(database=database),
-        admin_token=admin_token, on_run=_progress))
+        admin_token=admin_token, on_run=_progress, on_load=_load_progress))
     folder = report_dir or DEFAULT_ROOT / datetime.datetime.now(datetime.UTC).strftime(
         "%Y%m%d-%H%M%S")
     data = json.dumps(comparison.to_json(), indent=2, default=str)

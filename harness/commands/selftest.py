@@ -7,7 +7,7 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -16,6 +16,7 @@ from harness.errors import ConfigError
 from harness.outcome import ScenarioResult, render_story
 from harness.scenario import load_paths, select
 from harness.scenario.schedule import default_jobs
+from harness.selftest.comparing import RunKind, compare_column, render_compare_column
 from harness.selftest.exploration import (
     CLEAN_BUDGET,
     EXPLORE_EXAMPLES,
@@ -25,6 +26,7 @@ from harness.selftest.exploration import (
     run_explore_column,
 )
 from harness.selftest.matrix import (
+    CLEAN,
     must_pass,
     render_grid,
     render_reasons,
@@ -95,6 +97,9 @@ def _progress(verbose: bool) -> Any:
               help="Examples per switch in the explore column (plus "
                    f"{EXPLORE_SHRINK:g} s of shrinking; the clean relay gets "
                    f"{CLEAN_BUDGET:g} s).")
+@click.option("--no-compare", is_flag=True,
+              help="Leave out the compare column (harness compare's judgement of each run "
+                   "against the clean relay; it runs the clean pack once more).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
               help="Scenarios run at once in each run (as harness run -j; default: two "
                    "per core, at most 8).")
@@ -104,8 +109,8 @@ def selftest_command(paths: tuple[Path, ...], expression: str | None, env_kind: 
                      switches: tuple[str, ...], variants: tuple[str, ...], no_variants: bool,
                      report_dir: Path | None,
                      junit_xml: Path | None, stories: bool, verbose: bool, no_explore: bool,
-                     explore_seconds: float, explore_examples: int, jobs: int | None,
-                     database: str, log_level: str) -> None:
+                     explore_seconds: float, explore_examples: int, no_compare: bool,
+                     jobs: int | None, database: str, log_level: str) -> None:
     """Prove the pack asserts the contract and catches regressions: run it against the clean
     reference relay, against each --variant (another answer the contract allows) alone and
     all of them together, and once per --regress switch, each in a fresh environment, and
@@ -131,8 +136,9 @@ def selftest_command(paths: tuple[Path, ...], expression: str | None, env_kind: 
     report = asyncio.run(run_selftest(
         scenarios, chosen, environment_factory(env_kind),
         RelaySettings(database=database, log_level=log_level.upper()), _progress(verbose),
-        variants=picked, jobs=jobs or default_jobs()))
+        variants=picked, jobs=jobs or default_jobs(), clean_twice=not no_compare))
     _print(report, stories)
+    compared_ok = True if no_compare else _compare_column(report)
     write_selftest_reports(report, report_dir=report_dir, junit_xml=junit_xml)
     explored_ok = True
     if not no_explore:
@@ -140,8 +146,24 @@ def selftest_command(paths: tuple[Path, ...], expression: str | None, env_kind: 
                                       explore_seconds, explore_examples, report_dir)
     elapsed = time.monotonic() - began
     click.echo(f"selftest took {elapsed:.1f} s")
-    if not report.matrix.ok or not explored_ok:
+    if not report.matrix.ok or not explored_ok or not compared_ok:
         raise SystemExit(EXIT_FAILED)
+
+
+def _compare_column(report: SelftestReport) -> bool:
+    """Print the compare column; True when every run in it is as it must be."""
+    click.echo()
+    click.echo("compare column: harness compare of each run against the clean relay (run "
+               "twice, for the noise)")
+    runs: dict[str, tuple[RunKind, list[ScenarioResult]]] = {}
+    for name, results in report.results.items():
+        kind = report.kinds.get(name)
+        if kind in ("variant", "switch"):
+            runs[name] = (cast(RunKind, kind), results)
+    cells = compare_column([report.results[CLEAN], report.clean_again], runs)
+    for line in render_compare_column(cells):
+        click.echo(line)
+    return all(cell.ok for cell in cells)
 
 
 def _explore_column(switches: list[str], env_kind: str, database: str, log_level: str,

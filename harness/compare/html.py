@@ -20,6 +20,7 @@ from typing import Any
 
 from harness.compare.diff import MISSING, FieldChange
 from harness.compare.model import Comparison, Difference, LatencyRow, ScenarioComparison, Shown
+from harness.compare.summary import load_lines
 from harness.outcome.results import ScenarioResult
 from harness.report.html import _CSS, _SCRIPT, message_list
 from harness.report.sequence import diagram_of_result
@@ -231,6 +232,14 @@ def _scenario(index: int, s: ScenarioComparison) -> str:
     return "\n".join(parts)
 
 
+def _load(comparison: Comparison) -> str:
+    """The --load block, as the terminal shows it."""
+    lines = load_lines(comparison)
+    if not lines:
+        return ""
+    return f"<h2>load</h2><pre>{escape(chr(10).join(lines))}</pre>"
+
+
 def render_compare_html(comparison: Comparison, *, title: str = "harness compare") -> str:
     """The report page of ``comparison``."""
     ordered = sorted(enumerate(comparison.scenarios),
@@ -247,6 +256,7 @@ def render_compare_html(comparison: Comparison, *, title: str = "harness compare
 {notes}
 <h2>delivery latency (drone emit → IDE receipt)</h2>
 {_latency(comparison)}
+{_load(comparison)}
 <h2>scenarios</h2>
 {_index(ordered)}
 {sections}

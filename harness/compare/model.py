@@ -182,11 +182,14 @@ class Comparison:
     min_p99_delta: float = 0.0
     wall: float = 0.0
     notes: list[str] = field(default_factory=list)
+    load: Any = None  # a ``harness.compare.load.LoadComparison`` with --load
 
     def differences(self, verdict: str | None = None) -> list[Difference]:
         """Every difference (of one verdict), scenarios first, then latency."""
         out = [d for s in self.scenarios for d in s.differences]
         out += [latency_difference(row) for row in self.latency if row.verdict == "regression"]
+        if self.load is not None:
+            out += list(self.load.differences)
         return [d for d in out if verdict is None or d.verdict == verdict]
 
     @property
@@ -204,7 +207,8 @@ class Comparison:
                 "minP99Delta": self.min_p99_delta, "wallSeconds": round(self.wall, 1),
                 "counts": counts, "exitCode": self.exit_code, "notes": self.notes,
                 "scenarios": [s.to_json() for s in self.scenarios],
-                "latency": [row.to_json() for row in self.latency]}
+                "latency": [row.to_json() for row in self.latency],
+                "load": self.load.to_json() if self.load is not None else None}
 
 
 def latency_difference(row: LatencyRow) -> Difference:

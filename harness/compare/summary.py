@@ -72,6 +72,32 @@ def latency_lines(comparison: Comparison) -> list[str]:
     return lines
 
 
+def load_lines(comparison: Comparison) -> list[str]:
+    """The load block: the profile, events/s, violations, errors, p99 per event type."""
+    load = comparison.load
+    if load is None:
+        return []
+    base, cand = load.baseline, load.candidate
+
+    def runs(values: tuple[float, ...], scale: float = 1.0, digits: int = 0) -> str:
+        return "/".join(f"{v * scale:.{digits}f}" for v in values) or "-"
+
+    def counts(found: dict[str, tuple[int, ...]]) -> str:
+        return ", ".join(f"{k} {'/'.join(map(str, v))}" for k, v in found.items()) or "none"
+
+    lines = [f"load ({load.profile}), each run:",
+             f"  events/s      baseline {runs(base.rates)}  candidate {runs(cand.rates)}",
+             f"  violations    baseline {counts(dict(base.violations))}  candidate "
+             f"{counts(dict(cand.violations))}",
+             f"  errors        baseline {counts(dict(base.errors))}  candidate "
+             f"{counts(dict(cand.errors))}"]
+    for event in cand.p99:
+        lines.append(f"  {event + ' p99 ms':<13} baseline {runs(base.p99.get(event, ()), 1000, 1)}"
+                     f"  candidate {runs(cand.p99[event], 1000, 1)}")
+    lines += [f"  REGRESSION {d.summary}" for d in load.differences]
+    return lines
+
+
 def render_summary(comparison: Comparison, *, verbose: bool = False,
                    report: str | None = None) -> str:
     """The whole summary as text."""
@@ -87,6 +113,7 @@ def render_summary(comparison: Comparison, *, verbose: bool = False,
     if differing:
         lines.append("")
     lines += latency_lines(comparison)
+    lines += load_lines(comparison)
     lines += [f"note: {note}" for note in comparison.notes]
     counts = {v: sum(1 for s in scenarios if s.verdict == v)
               for v in ("regression", "fixed", "allowed", "same")}

@@ -34,6 +34,8 @@ class SelftestReport:
 
     matrix: Matrix
     results: dict[str, list[ScenarioResult]] = field(default_factory=dict)
+    clean_again: list[ScenarioResult] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)  # run name -> clean/variant/switch
 
 
 def outcome_of(result: ScenarioResult) -> Outcome:
@@ -87,23 +89,30 @@ def variant_runs(variants: Sequence[str]) -> list[tuple[str, ...]]:
 async def run_selftest(scenarios: Sequence[Scenario], switches: Sequence[str],
                        make_env: EnvFactory, base: RelaySettings | None = None,
                        on_result: OnResult | None = None,
-                       variants: Sequence[str] = (), jobs: int = 1) -> SelftestReport:
-    """The pack against the clean relay, against each variant alone and all of them
-    together, then with each switch (one at a time; every run in a fresh environment from
-    ``make_env``); raises ``ConfigError`` for a switch with no diagnosis before anything
-    runs."""
+                       variants: Sequence[str] = (), jobs: int = 1,
+                       clean_twice: bool = False) -> SelftestReport:
+    """The pack against the clean relay (``clean_twice``: once more, in the same
+    environment, for the compare column's noise), against each variant alone and all of
+    them together, then with each switch (one at a time; every run in a fresh environment
+    from ``make_env``); raises ``ConfigError`` for a switch with no diagnosis before
+    anything runs."""
     base = dataclasses.replace(base or RelaySettings(), regressions=frozenset(),
                                variants=frozenset())
     diagnoses = [diagnosis_of(switch) for switch in switches]
     clean, clean_results = await run_pack(scenarios, make_env(base), None, on_result,
                                           jobs=jobs)
+    again: list[ScenarioResult] = []
+    if clean_twice:
+        _, again = await run_pack(scenarios, make_env(base), None, None, jobs=jobs)
     results = {clean.name: clean_results}
+    kinds = {clean.name: "clean"}
     variant_results: list[Run] = []
     for chosen in variant_runs(variants):
         settings = dataclasses.replace(base, variants=frozenset(chosen))
         run, run_results = await run_pack(scenarios, make_env(settings), None, on_result,
                                           chosen, jobs=jobs)
         results[run.name] = run_results
+        kinds[run.name] = "variant"
         variant_results.append(run)
     switched = []
     for switch, diagnosis in zip(switches, diagnoses, strict=True):
@@ -112,6 +121,7 @@ async def run_selftest(scenarios: Sequence[Scenario], switches: Sequence[str],
         run, run_results = await run_pack(scenarios, make_env(settings), switch, on_result,
                                           jobs=jobs)
         results[switch] = run_results
+        kinds[switch] = "switch"
         switched.append((run, diagnosis))
     matrix = build_matrix([s.id for s in scenarios], clean, switched, variant_results)
-    return SelftestReport(matrix, results)
+    return SelftestReport(matrix, results, again, kinds)
