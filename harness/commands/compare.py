@@ -78,7 +78,13 @@ def _load_progress(flag: str, number: int, result: LoadResult, took: float) -> N
                    "KEY=VALUE,... with drones, drones-per-user, rate, duration, "
                    "events-per-prompt, text-size, crash-rate, ide-churn, transport, workers, "
                    "random-seed (e.g. drones=20,rate=5,duration=10).")
-@click.option("--load-only", is_flag=True, help="Run the --load profile only, no scenarios.")
+@click.option("--no-pack", is_flag=True,
+              help="Leave the scenarios out: only --load and/or --explore-seed.")
+@click.option("--explore-seed", type=int, default=None,
+              help="Also run harness explore against each side with this seed; the "
+                   "candidate's finding is run against the baseline.")
+@click.option("--explore-examples", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Examples each side's exploration draws (with --explore-seed).")
 @click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
               help="Write index.html and compare.json here (default: "
                    ".harness/compare/<UTC time>/).")
@@ -92,7 +98,8 @@ def _load_progress(flag: str, number: int, result: LoadResult, took: float) -> N
 def compare_command(paths: tuple[Path, ...], baseline: str, candidate: str,
                     expression: str | None, runs: int, jobs: int | None,
                     max_p99_regression: str, min_p99_delta: float, load_profile: str | None,
-                    load_only: bool, report_dir: Path | None,
+                    no_pack: bool, explore_seed: int | None, explore_examples: int,
+                    report_dir: Path | None,
                     json_path: Path | None, verbose: bool, admin_token: str | None,
                     database: str, log_level: str) -> None:
     """Run the same scenarios against --baseline and --candidate (each --runs times,
@@ -107,17 +114,19 @@ def compare_command(paths: tuple[Path, ...], baseline: str, candidate: str,
     base_side = parse_side(baseline, "--baseline")
     cand_side = parse_side(candidate, "--candidate")
     threshold = parse_fraction(max_p99_regression, "--max-p99-regression")
-    if load_only and load_profile is None:
-        raise ConfigError("--load-only: give the profile with --load KEY=VALUE,...")
+    if no_pack and load_profile is None and explore_seed is None:
+        raise ConfigError("--no-pack: give --load KEY=VALUE,... or --explore-seed N (or both)")
     load = parse_load(load_profile) if load_profile is not None else None
-    scenarios = [] if load_only else select(load_paths(paths or DEFAULT_PATHS), expression)
-    if not scenarios and not load_only:
+    scenarios = [] if no_pack else select(load_paths(paths or DEFAULT_PATHS), expression)
+    if not scenarios and not no_pack:
         click.echo("no scenario selected", err=True)
         raise SystemExit(EXIT_NONE_SELECTED)
     options = CompareOptions(runs=runs, jobs=jobs or default_jobs(),
                              max_p99_regression=threshold, min_p99_delta=min_p99_delta / 1000,
                              load=load, load_profile=load_profile or "",
-                             scenarios=not load_only)
+                             scenarios=not no_pack, explore_seed=explore_seed,
+                             explore_examples=explore_examples,
+                             explore_out=(report_dir or DEFAULT_ROOT) / "explore")
     if load is not None:
         raise_open_files_limit()  # before the relays and the load workers start
     click.echo(f"comparing {len(scenarios)} scenario(s): {base_side.label} vs "

@@ -153,14 +153,15 @@ def selftest_command(paths: tuple[Path, ...], expression: str | None, env_kind: 
 def _compare_column(report: SelftestReport) -> bool:
     """Print the compare column; True when every run in it is as it must be."""
     click.echo()
-    click.echo("compare column: harness compare of each run against the clean relay (run "
-               "twice, for the noise)")
+    click.echo("compare column: harness compare of each run against two runs of the clean "
+               "relay (their differences are noise)")
     runs: dict[str, tuple[RunKind, list[ScenarioResult]]] = {}
     for name, results in report.results.items():
         kind = report.kinds.get(name)
         if kind in ("variant", "switch"):
             runs[name] = (cast(RunKind, kind), results)
-    cells = compare_column([report.results[CLEAN], report.clean_again], runs)
+    noise, again = report.clean_again
+    cells = compare_column([report.results[CLEAN], noise], again, runs)
     for line in render_compare_column(cells):
         click.echo(line)
     return all(cell.ok for cell in cells)

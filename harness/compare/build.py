@@ -32,6 +32,7 @@ from harness.protocol import FORWARDED_DRONE_EVENTS
 from harness.report.latency import percentile
 
 SHOWN_ITEMS = 5  # messages kept per difference for reports
+MIN_P99_SAMPLES = 100  # deliveries a run needs before its p99 is more than its maximum
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,11 @@ def _differences(base: Observation, cand: Observation) -> dict[str, Difference]:
                 # Another code is allowed where several apply; the pack's assertions did
                 # not accept this one.
                 difference = replace(difference, verdict="regression", rule="")
-            if channel == "receive" and actor in base.reconnected | cand.reconnected \
-                    and diff.kind in ("appeared", "disappeared", "fewer", "duplicated"):
-                # What reaches a client that reconnected depends on when it was away.
+            if actor in base.reconnected | cand.reconnected \
+                    and diff.kind in ("appeared", "disappeared", "fewer", "duplicated") \
+                    and (channel == "receive" or diff.event == "connect_error"):
+                # What reaches a client that reconnected depends on when it was away, and
+                # how often it was refused on the way back on how long the relay was down.
                 difference = replace(difference, verdict="unstable",
                                      rule="the actor reconnected during the scenario")
             out[f"{actor}|{channel}|{diff.fingerprint()}"] = difference
@@ -164,7 +167,9 @@ def latency_rows(base: Sequence[Sequence[Observation]], cand: Sequence[Sequence[
                  max_regression: float, min_delta: float) -> list[LatencyRow]:
     """p50/p95/p99 per event type, each side's runs pooled (``base[i]``: run i's
     observations); a regression when the candidate's p99 exceeds the baseline's by more
-    than ``max_regression``, more than the noise, and more than ``min_delta`` seconds."""
+    than ``max_regression``, more than the noise, and more than ``min_delta`` seconds, and
+    every candidate run's p99 is above every baseline run's. An event type with fewer than
+    ``MIN_P99_SAMPLES`` deliveries in a run is shown, not judged: its p99 is its maximum."""
     rows: list[LatencyRow] = []
     flat_base = [_merged(run) for run in base]
     flat_cand = [_merged(run) for run in cand]
@@ -175,10 +180,15 @@ def latency_rows(base: Sequence[Sequence[Observation]], cand: Sequence[Sequence[
         change = c.p99 / b.p99 - 1 if b.p99 and c.p99 is not None else None
         spreads = [s for s in (_spread(b.runs), _spread(c.runs)) if s is not None]
         noise = max(spreads) if spreads else None
+        few = min((len(obs.latencies.get(event, ())) for obs in (*flat_base, *flat_cand)),
+                  default=0) < MIN_P99_SAMPLES
+        apart = min((r for r in c.runs if r is not None), default=0.0) > \
+            max((r for r in b.runs if r is not None), default=0.0)
         worse = (change is not None and b.p99 is not None and c.p99 is not None
                  and change > max_regression and change > (noise or 0.0)
-                 and c.p99 - b.p99 > min_delta)
-        rows.append(LatencyRow(event, b, c, change, noise, "regression" if worse else "ok"))
+                 and c.p99 - b.p99 > min_delta and apart)
+        verdict = "too few" if few else "regression" if worse else "ok"
+        rows.append(LatencyRow(event, b, c, change, noise, verdict))
     return rows
 
 

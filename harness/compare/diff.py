@@ -125,7 +125,7 @@ def identity(item: Item) -> str:
         core = item.payload
     else:
         core = {k: item.payload[k] for k in _CORE_FIELDS if k in item.payload}
-        core["workOrder"] = item.group  # the actor's 1st, 2nd... work order
+        core["workOrder"] = item.group  # the drone's 1st, 2nd... work order here
     return f"{item.event}|{unknown}|" + json.dumps(core, sort_keys=True, default=str)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from harness.compare.diff import MISSING, FieldChange
 from harness.compare.model import Comparison, Difference, LatencyRow, ScenarioComparison, Shown
-from harness.compare.summary import load_lines
+from harness.compare.summary import explore_lines, load_lines
 from harness.outcome.results import ScenarioResult
 from harness.report.html import _CSS, _SCRIPT, message_list
 from harness.report.sequence import diagram_of_result
@@ -234,10 +234,12 @@ def _scenario(index: int, s: ScenarioComparison) -> str:
 
 def _load(comparison: Comparison) -> str:
     """The --load block, as the terminal shows it."""
-    lines = load_lines(comparison)
-    if not lines:
-        return ""
-    return f"<h2>load</h2><pre>{escape(chr(10).join(lines))}</pre>"
+    out = []
+    for name, lines in (("load", load_lines(comparison)),
+                        ("explore", explore_lines(comparison))):
+        if lines:
+            out.append(f"<h2>{name}</h2><pre>{escape(chr(10).join(lines))}</pre>")
+    return "".join(out)
 
 
 def render_compare_html(comparison: Comparison, *, title: str = "harness compare") -> str:

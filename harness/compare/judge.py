@@ -132,8 +132,8 @@ def _reordered(diff: StepDiff) -> Judgement:
     """A different order of what both sides have: a regression within one work order
     (section 5 keeps its order), allowed across work orders and other events. The
     candidate's items carry their baseline match's work order group."""
-    def per_group(items: Sequence[Item]) -> dict[int, list[str]]:
-        out: dict[int, list[str]] = {}
+    def per_group(items: Sequence[Item]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
         for item in items:
             if item.group is not None:
                 out.setdefault(item.group, []).append(identity(item))

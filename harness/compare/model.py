@@ -141,7 +141,8 @@ class Percentiles:
 class LatencyRow:
     """One event type side by side. ``change``: candidate p99 over baseline p99, minus 1;
     ``noise``: the largest relative spread of p99 between two runs of one side (None with
-    one run a side); ``verdict``: ``regression`` past both the threshold and the noise."""
+    one run a side); ``verdict``: ``regression`` past both the threshold and the noise,
+    ``ok``, or ``too few`` (fewer deliveries a run than a p99 needs: not judged)."""
 
     event: str
     baseline: Percentiles
@@ -183,13 +184,15 @@ class Comparison:
     wall: float = 0.0
     notes: list[str] = field(default_factory=list)
     load: Any = None  # a ``harness.compare.load.LoadComparison`` with --load
+    explore: Any = None  # a ``harness.compare.exploring.ExploreComparison``
 
     def differences(self, verdict: str | None = None) -> list[Difference]:
         """Every difference (of one verdict), scenarios first, then latency."""
         out = [d for s in self.scenarios for d in s.differences]
         out += [latency_difference(row) for row in self.latency if row.verdict == "regression"]
-        if self.load is not None:
-            out += list(self.load.differences)
+        for extra in (self.load, self.explore):
+            if extra is not None:
+                out += list(extra.differences)
         return [d for d in out if verdict is None or d.verdict == verdict]
 
     @property
@@ -208,7 +211,8 @@ class Comparison:
                 "counts": counts, "exitCode": self.exit_code, "notes": self.notes,
                 "scenarios": [s.to_json() for s in self.scenarios],
                 "latency": [row.to_json() for row in self.latency],
-                "load": self.load.to_json() if self.load is not None else None}
+                "load": self.load.to_json() if self.load is not None else None,
+                "explore": self.explore.to_json() if self.explore is not None else None}
 
 
 def latency_difference(row: LatencyRow) -> Difference:

@@ -61,7 +61,7 @@ class Item:
     line: int | None = None
     seq: int = 0
     at: tuple[int, ...] = ()  # the step's number (``step 2.1`` -> (2, 1))
-    group: int | None = None  # the work order it belongs to: 1 for the actor's first...
+    group: str | None = None  # its work order: ``<drone d0>#2``, that drone's 2nd here
     tags: frozenset[str] = frozenset()  # facts of the raw run the payload no longer shows
 
     def body(self) -> dict[str, Any]:
@@ -106,7 +106,7 @@ def observe(scenario: str, status: str, failure: str | None, history: Sequence[M
     items: dict[tuple[str, Channel], list[Item]] = defaultdict(list)
     answers = _answers(history)
     tags = _tags(history, norm)
-    groups: dict[tuple[str, str], int] = {}
+    groups: dict[tuple[str, str, str], str] = {}
     step, line = "", None
     at: tuple[int, ...] = ()
     for message in history:
@@ -122,9 +122,15 @@ def observe(scenario: str, status: str, failure: str | None, history: Sequence[M
         order = message.payload.get("workOrderId") if isinstance(message.payload, dict) \
             else None
         if isinstance(order, str):
-            key = (message.actor, order)
-            group = groups.setdefault(key, sum(1 for k in groups if k[0] == message.actor) + 1)
-            item = replace(item, group=group)
+            # Numbered per drone: work orders of different drones may reach an IDE in
+            # either order, those of one drone come in the order it streams them.
+            drone = message.payload.get("registrationId")
+            source = norm.text(drone) if isinstance(drone, str) else ""
+            key = (message.actor, source, order)
+            if key not in groups:
+                count = sum(1 for k in groups if k[:2] == key[:2])
+                groups[key] = f"{source}#{count + 1}"
+            item = replace(item, group=groups[key])
         if message.seq in tags:
             item = replace(item, tags=frozenset(tags[message.seq]))
         items[(item.actor, item.channel)].append(item)

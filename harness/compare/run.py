@@ -12,8 +12,10 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from harness.compare.build import ScenarioRuns, build_comparison
+from harness.compare.exploring import explore_both
 from harness.compare.load import compare_loads, run_load_on, summarise
 from harness.compare.model import Comparison, SideInfo
 from harness.compare.observe import Observation, observe
@@ -81,6 +83,9 @@ class CompareOptions:
     load: LoadConfig | None = None  # also a harness load run per side and run
     load_profile: str = ""
     scenarios: bool = True  # False: the load profile only
+    explore_seed: int | None = None  # also harness explore on each side with this seed
+    explore_examples: int = 30
+    explore_out: Path = Path(".harness") / "compare-explore"
 
 
 async def run_comparison(scenarios: Sequence[Scenario], baseline: Side, candidate: Side,
@@ -89,9 +94,10 @@ async def run_comparison(scenarios: Sequence[Scenario], baseline: Side, candidat
                          on_run: OnRun | None = None,
                          on_load: OnLoad | None = None) -> Comparison:
     """Start both sides, run ``scenarios`` on each ``options.runs`` times, alternating (then
-    the load profile as many times, alternating, with ``options.load``), stop both, and
-    compare. Raises ``HarnessError`` (``EnvError``, ``ConfigError``) when a
-    side cannot start; nothing it started is left running."""
+    the load profile as many times, alternating, with ``options.load``), stop both, explore
+    each in fresh environments with ``options.explore_seed``, and compare. Raises
+    ``HarnessError`` (``EnvError``, ``ConfigError``) when a side cannot start; nothing it
+    started is left running."""
     began = time.monotonic()
     opened: list[OpenedSide] = []
     try:
@@ -130,6 +136,11 @@ async def run_comparison(scenarios: Sequence[Scenario], baseline: Side, candidat
         infos[0], infos[1], collected[0].runs(), collected[1].runs(), runs=options.runs,
         max_p99_regression=options.max_p99_regression, min_p99_delta=options.min_p99_delta,
         wall=time.monotonic() - began)
+    if options.explore_seed is not None:
+        comparison.explore = await explore_both(
+            baseline, candidate, base, admin_token, options.explore_seed,
+            options.explore_examples, options.explore_out)
+        comparison.wall = time.monotonic() - began
     if options.load is not None:
         comparison.load = compare_loads(options.load_profile, summarise(loads[0]),
                                         summarise(loads[1]), options.max_p99_regression,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from harness.compare.build import MIN_P99_SAMPLES
 from harness.compare.model import Comparison, Difference, ScenarioComparison
 
 SHOWN_PER_SCENARIO: Final = 3
@@ -64,7 +65,8 @@ def latency_lines(comparison: Comparison) -> list[str]:
     for row in comparison.latency:
         change = "-" if row.change is None else f"{row.change:+.0%}"
         noise = "?" if row.noise is None else f"{row.noise:.0%}"
-        flag = "  REGRESSION" if row.verdict == "regression" else ""
+        flag = {"regression": "  REGRESSION",
+                "too few": f"  (under {MIN_P99_SAMPLES} a run: not judged)"}.get(row.verdict, "")
         lines.append(f"  {row.event:<18} {_ms(row.baseline.p99):>9} {_ms(row.candidate.p99):>10}"
                      f" {change:>8} {noise:>8}{flag}")
     if comparison.runs < 2:
@@ -98,6 +100,21 @@ def load_lines(comparison: Comparison) -> list[str]:
     return lines
 
 
+def explore_lines(comparison: Comparison) -> list[str]:
+    """The explore block: each side's finding with the seed, and the verdict."""
+    found = comparison.explore
+    if found is None:
+        return []
+    lines = [f"explore, seed {found.seed}, {found.examples} examples a side:"]
+    for name, side in (("baseline", found.baseline), ("candidate", found.candidate)):
+        what = f"fails: {side.finding} ({side.file})" if side.finding else "found nothing"
+        lines.append(f"  {name:<10} {side.examples} examples, {what}")
+    if found.finding_on_baseline is not None:
+        lines.append(f"  the candidate's scenario on the baseline: {found.finding_on_baseline}")
+    lines += [f"  {d.verdict.upper()} {d.summary}" for d in found.differences]
+    return lines
+
+
 def render_summary(comparison: Comparison, *, verbose: bool = False,
                    report: str | None = None) -> str:
     """The whole summary as text."""
@@ -114,6 +131,7 @@ def render_summary(comparison: Comparison, *, verbose: bool = False,
         lines.append("")
     lines += latency_lines(comparison)
     lines += load_lines(comparison)
+    lines += explore_lines(comparison)
     lines += [f"note: {note}" for note in comparison.notes]
     counts = {v: sum(1 for s in scenarios if s.verdict == v)
               for v in ("regression", "fixed", "allowed", "same")}

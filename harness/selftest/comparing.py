@@ -1,10 +1,10 @@
 """The compare column of ``harness selftest``: ``harness compare``'s judgement of every run
 against the clean relay.
 
-The clean pack runs twice, so what differs between two runs of one relay is noise. Then
-each run of the matrix is compared with the clean runs, as ``harness compare`` would:
+The clean pack runs three times: what differs between the first two is noise. The third
+and each run of the matrix are compared with those two, as ``harness compare`` would:
 
-- the clean relay's second run: no regression (the clean relay against itself);
+- the clean relay's third run: no regression (the clean relay against itself);
 - each variant (and all of them together): no regression, its differences allowed by
   contract section 11;
 - each switch: at least one regression besides failing scenarios, naming what the relay
@@ -56,23 +56,17 @@ def _cell(name: str, kind: RunKind, comparison: Comparison) -> CompareCell:
 
 
 def compare_column(clean: Sequence[Sequence[ScenarioResult]],
+                   again: Sequence[ScenarioResult],
                    runs: Mapping[str, tuple[RunKind, Sequence[ScenarioResult]]],
                    ) -> list[CompareCell]:
-    """Compare the first clean run and ``clean[1:]`` (the clean relay again), and every
-    run of ``runs`` (name -> kind, results), with the clean runs."""
+    """Compare ``again`` (one more clean run) and every run of ``runs`` (name -> kind,
+    results) with the ``clean`` runs (two or more: what differs between them is noise)."""
     baseline = Collected()
     for results in clean:
         baseline.add(results)
     base_runs = baseline.runs()
     cells: list[CompareCell] = []
-    if len(clean) > 1:
-        first, again = Collected(), Collected()
-        first.add(clean[0])
-        for results in clean[1:]:
-            again.add(results)
-        cells.append(_cell(CLEAN_AGAIN, "clean", _compare(first.runs(), again.runs(),
-                                                           CLEAN_AGAIN)))
-    for name, (kind, results) in runs.items():
+    for name, (kind, results) in [(CLEAN_AGAIN, ("clean", again)), *runs.items()]:
         side = Collected()
         side.add(results)
         cells.append(_cell(name, kind, _compare(base_runs, side.runs(), name)))

@@ -34,7 +34,7 @@ class SelftestReport:
 
     matrix: Matrix
     results: dict[str, list[ScenarioResult]] = field(default_factory=dict)
-    clean_again: list[ScenarioResult] = field(default_factory=list)
+    clean_again: list[list[ScenarioResult]] = field(default_factory=list)
     kinds: dict[str, str] = field(default_factory=dict)  # run name -> clean/variant/switch
 
 
@@ -73,7 +73,9 @@ async def run_pack(scenarios: Sequence[Scenario], env: Environment, switch: str 
             on_result(name, result)
 
     try:
-        results = await run_scenarios(scenarios, env, jobs=jobs, on_result=done)
+        # Repeatable names: the compare column diffs runs (ids and tags stay per run).
+        results = await run_scenarios(scenarios, env, jobs=jobs, on_result=done,
+                                      repeatable_names=True)
     finally:
         await env.stop()
     outcomes = tuple(outcome_of(r) for r in results)
@@ -91,19 +93,19 @@ async def run_selftest(scenarios: Sequence[Scenario], switches: Sequence[str],
                        on_result: OnResult | None = None,
                        variants: Sequence[str] = (), jobs: int = 1,
                        clean_twice: bool = False) -> SelftestReport:
-    """The pack against the clean relay (``clean_twice``: once more, in the same
-    environment, for the compare column's noise), against each variant alone and all of
-    them together, then with each switch (one at a time; every run in a fresh environment
-    from ``make_env``); raises ``ConfigError`` for a switch with no diagnosis before
-    anything runs."""
+    """The pack against the clean relay (``clean_twice``: twice more, each in a fresh
+    environment, for the compare column: its noise, and the clean relay against itself),
+    against each variant alone and all of them together, then with each switch (one at a
+    time; every run in a fresh environment from ``make_env``); raises ``ConfigError`` for a
+    switch with no diagnosis before anything runs."""
     base = dataclasses.replace(base or RelaySettings(), regressions=frozenset(),
                                variants=frozenset())
     diagnoses = [diagnosis_of(switch) for switch in switches]
     clean, clean_results = await run_pack(scenarios, make_env(base), None, on_result,
                                           jobs=jobs)
-    again: list[ScenarioResult] = []
-    if clean_twice:
-        _, again = await run_pack(scenarios, make_env(base), None, None, jobs=jobs)
+    again: list[list[ScenarioResult]] = []
+    for _ in range(2 if clean_twice else 0):  # the noise, then the clean relay again
+        again.append((await run_pack(scenarios, make_env(base), None, None, jobs=jobs))[1])
     results = {clean.name: clean_results}
     kinds = {clean.name: "clean"}
     variant_results: list[Run] = []

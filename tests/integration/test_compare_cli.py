@@ -101,3 +101,32 @@ def test_bad_sides_are_one_line_errors(args: list[str], message: str, tmp_path: 
     assert done.returncode == 2, done.stdout + done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_load_profile_is_compared_and_a_broken_relay_regresses_under_it(
+        tmp_path: Path) -> None:
+    done = harness("compare", "--no-pack", "--load",
+                   "drones=4,drones-per-user=2,rate=10,duration=3,workers=1,ramp-up=1",
+                   "--baseline", "local", "--candidate", "local:regress=lookup-by-socket-id",
+                   "--runs", "1", "--report", str(tmp_path), timeout=240)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "load (drones=4," in done.stdout
+    data = _report(tmp_path)
+    load = data["load"]
+    assert load["baseline"]["violations"] == {} and load["baseline"]["p99ByRun"]
+    assert load["differences"], load
+    assert any("errors requestSessionLock" in d["summary"] or "violations" in d["summary"]
+               for d in load["differences"])
+
+
+def test_explore_with_one_seed_finds_what_only_the_candidate_does(tmp_path: Path) -> None:
+    done = harness("compare", "--no-pack", "--explore-seed", "1", "--explore-examples", "25",
+                   "--baseline", "local", "--candidate", "local:regress=lookup-by-socket-id",
+                   "--runs", "1", "--report", str(tmp_path), timeout=280)
+    assert done.returncode == 1, done.stdout + done.stderr
+    data = _report(tmp_path)["explore"]
+    assert data["baseline"]["finding"] is None
+    assert data["candidate"]["finding"]
+    assert data["candidateFindingOnBaseline"] == "passed"
+    assert [d["verdict"] for d in data["differences"]] == ["regression"]
+    assert Path(data["candidate"]["file"]).is_file()

@@ -57,11 +57,11 @@ def test_fields_names_every_added_removed_and_changed_path() -> None:
 
 
 def _item(event: str, payload: object = None, answer: object = None, channel: str = "receive",
-          seq: int = 0, group: int | None = None) -> Item:
+          seq: int = 0, group: str | None = None) -> Item:
     return Item("ide", channel, event, payload, answer, seq=seq, group=group)  # type: ignore[arg-type]
 
 
-def _stream(n: int, group: int = 1, extra: dict[str, object] | None = None) -> list[Item]:
+def _stream(n: int, group: str = "d0#1", extra: dict[str, object] | None = None) -> list[Item]:
     return [_item("thinking", {"seq": i, "text": f"t{i}", **(extra or {})}, seq=i, group=group)
             for i in range(n)]
 
@@ -79,7 +79,7 @@ def test_sequence_finds_appeared_disappeared_duplicated_and_one_change_for_many(
 
 
 def test_order_within_a_work_order_is_a_regression_across_them_allowed() -> None:
-    one, two = _stream(2, group=1), [_item("response", {"seq": 0, "text": "u"}, group=2)]
+    one, two = _stream(2, group="d0#1"), [_item("response", {"seq": 0, "text": "u"}, group="d1#1")]
     across = sequence([*one, *two], [two[0], *one])
     assert [d.kind for d in across] == ["reordered"]
     assert judge(across[0], "receive").verdict == "allowed"
@@ -143,13 +143,17 @@ def test_latency_counts_past_the_threshold_the_noise_and_the_floor() -> None:
     def side(*runs: list[float]) -> list[list[Observation]]:
         return [[_obs("passed", [], run)] for run in runs]
 
-    base = side([0.100] * 50, [0.105] * 50)
-    rows = latency_rows(base, side([0.200] * 50, [0.210] * 50), 0.2, 0.005)
+    base = side([0.100] * 150, [0.105] * 150)
+    rows = latency_rows(base, side([0.200] * 150, [0.210] * 150), 0.2, 0.005)
     assert rows[0].verdict == "regression" and rows[0].noise == pytest.approx(0.05)
-    assert latency_rows(base, side([0.110] * 50, [0.112] * 50), 0.2, 0.005)[0].verdict == "ok"
-    noisy = side([0.100] * 50, [0.300] * 50)
-    assert latency_rows(noisy, side([0.250] * 50, [0.260] * 50), 0.2, 0.005)[0].verdict == "ok"
-    assert latency_rows(side([0.001]), side([0.003]), 0.2, 0.005)[0].verdict == "ok"
+    assert latency_rows(base, side([0.110] * 150, [0.112] * 150), 0.2, 0.005)[0].verdict == "ok"
+    noisy = side([0.100] * 150, [0.300] * 150)
+    assert latency_rows(noisy, side([0.250] * 150, [0.260] * 150), 0.2, 0.005)[0].verdict == "ok"
+    # One candidate run as fast as the baseline: the ranges overlap.
+    assert latency_rows(base, side([0.100] * 150, [0.300] * 150), 0.2, 0.005)[0].verdict == "ok"
+    assert latency_rows(side([0.001] * 150), side([0.003] * 150), 0.2, 0.005)[0].verdict == "ok"
+    few = latency_rows(side([0.1] * 20, [0.1] * 20), side([0.5] * 20, [0.5] * 20), 0.2, 0.005)
+    assert few[0].verdict == "too few"
 
 
 def test_observe_keeps_acks_with_their_emits_and_leaves_own_closes_out() -> None:
