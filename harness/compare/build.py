@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from harness.compare.diff import StepDiff, sequence
-from harness.compare.judge import RULES, judge
+from harness.compare.judge import RULES, answer_code, judge
 from harness.compare.model import (
     Comparison,
     Difference,
@@ -69,24 +69,28 @@ def _differences(base: Observation, cand: Observation) -> dict[str, Difference]:
     # Steps one run never began are not compared: what they did not do follows from the
     # failure, which is the difference to show.
     reach = min(base.reached, cand.reached) if base.reached and cand.reached else None
+    both = base.reconnected & cand.reconnected
+    found: list[tuple[str, str, StepDiff]] = []
     for key in sorted(set(base.items) | set(cand.items)):
-        actor, channel = key
         before = [i for i in base.items.get(key, ()) if reach is None or i.at <= reach]
         after = [i for i in cand.items.get(key, ()) if reach is None or i.at <= reach]
-        for diff in sequence(before, after):
-            difference = _difference(sid, diff, channel, context)
-            if regressed and difference.rule == RULES["11.1"]:
-                # Another code is allowed where several apply; the pack's assertions did
-                # not accept this one.
-                difference = replace(difference, verdict="regression", rule="")
-            if actor in base.reconnected | cand.reconnected \
-                    and diff.kind in ("appeared", "disappeared", "fewer", "duplicated") \
-                    and (channel == "receive" or diff.event == "connect_error"):
-                # What reaches a client that reconnected depends on when it was away, and
-                # how often it was refused on the way back on how long the relay was down.
-                difference = replace(difference, verdict="unstable",
-                                     rule="the actor reconnected during the scenario")
-            out[f"{actor}|{channel}|{diff.fingerprint()}"] = difference
+        found += [(key[0], key[1], diff) for diff in sequence(before, after)]
+    raced = _races([diff for _, channel, diff in found if channel == "emit"])
+    for actor, channel, diff in found:
+        difference = _difference(sid, diff, channel, context)
+        if regressed and difference.rule == RULES["11.1"]:
+            # Another code is allowed where several apply; the pack's assertions did not
+            # accept this one.
+            difference = replace(difference, verdict="regression", rule="")
+        if id(diff) in raced:
+            difference = replace(difference, verdict="unstable",
+                                 rule="a race the scenario leaves open went the other way")
+        elif actor in both and _timing(diff, channel):
+            # What reaches a client that reconnected depends on when it was away; how
+            # often it flapped or was refused on its way back, on timing.
+            difference = replace(difference, verdict="unstable",
+                                 rule="the actor reconnected during the scenario")
+        out[f"{actor}|{channel}|{diff.fingerprint()}"] = difference
     if base.ack_positions != cand.ack_positions and \
             len(base.ack_positions) == len(cand.ack_positions):
         moved = [b for b, c in zip(base.ack_positions, cand.ack_positions, strict=True)
@@ -96,6 +100,33 @@ def _differences(base: Observation, cand: Observation) -> dict[str, Difference]:
             sid, "ack-order", "allowed",
             f"{actor} {event}: the ack comes at another place among its events "
             f"({len(moved)} ack(s))", rule=RULES["11.4"], actor=actor, event=event)
+    return out
+
+
+def _timing(diff: StepDiff, channel: str) -> bool:
+    """A difference a reconnecting actor's timing explains: an event there or not, or a
+    connection, refusal or re-open more or less often."""
+    if channel == "receive" or diff.event == "connect_error":
+        return diff.kind in ("appeared", "disappeared", "fewer", "duplicated")
+    return diff.kind in ("fewer", "duplicated")
+
+
+def _races(diffs: Sequence[StepDiff]) -> set[int]:
+    """The answer changes that cancel out: one actor's ``ok`` became code X while another's
+    X became ``ok`` for the same event (two clients raced for one drone, and the other won
+    this time). Returns the ``id`` of each such diff."""
+    changed: list[tuple[StepDiff, str, str]] = []
+    for diff in diffs:
+        if diff.kind == "changed":
+            before, after = answer_code(diff.baseline[0].answer), \
+                answer_code(diff.candidate[0].answer)
+            if before and after and before != after:
+                changed.append((diff, before, after))
+    out: set[int] = set()
+    for diff, before, after in changed:
+        for other, b2, a2 in changed:
+            if other is not diff and other.event == diff.event and (b2, a2) == (after, before):
+                out.update((id(diff), id(other)))
     return out
 
 

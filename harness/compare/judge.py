@@ -45,7 +45,7 @@ class Judgement:
     rule: str = ""
 
 
-def _code(answer: Any) -> str | None:
+def answer_code(answer: Any) -> str | None:
     """An answer's error code, ``ok``, ``<no ack>``, or None when it is not an ack."""
     if isinstance(answer, dict):
         if answer.get("ok") is True:
@@ -155,7 +155,7 @@ def _changed(before: Item, after: Item, changes: Sequence[FieldChange],
              channel: str) -> Judgement:
     """A body that changed: each field change judged, the worst one wins."""
     where = _where(before)
-    code_before, code_after = _code(before.answer), _code(after.answer)
+    code_before, code_after = answer_code(before.answer), answer_code(after.answer)
     if channel == "emit" and code_before != code_after and code_before and code_after:
         return _code_change(before, code_before, code_after, where)
     if channel == "http" and isinstance(before.answer, dict) \

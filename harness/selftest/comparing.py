@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from harness.compare.build import ScenarioRuns, build_comparison
-from harness.compare.model import Comparison, SideInfo
+from harness.compare.model import Comparison, Difference, SideInfo
 from harness.compare.run import Collected
 from harness.outcome import ScenarioResult
 
 RunKind = Literal["clean", "variant", "switch"]
 CLEAN_AGAIN: Final = "clean (again)"
+SHOWN: Final = 5  # regressions listed for a run that must have none
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class CompareCell:
     allowed: int
     unstable: int
     first: str = ""
+    regressed: tuple[str, ...] = ()  # the first few regressions, for a run that must have none
 
     @property
     def ok(self) -> bool:
@@ -49,10 +51,14 @@ def _cell(name: str, kind: RunKind, comparison: Comparison) -> CompareCell:
     regressions = comparison.differences("regression")
     behaviour = [d for d in regressions if d.kind != "verdict"]
     first = behaviour[0] if behaviour else regressions[0] if regressions else None
-    words = f"{first.scenario.split('::')[-1]}: {first.summary}" if first else ""
+    def words(difference: Difference) -> str:
+        return f"{difference.scenario.split('::')[-1]}: {difference.summary}"
+
     return CompareCell(name, kind, len(regressions), len(behaviour),
                        len(comparison.differences("allowed")),
-                       sum(len(s.unstable) for s in comparison.scenarios), words)
+                       sum(len(s.unstable) for s in comparison.scenarios),
+                       words(first) if first else "",
+                       tuple(words(d) for d in regressions[:SHOWN]))
 
 
 def compare_column(clean: Sequence[Sequence[ScenarioResult]],
@@ -90,6 +96,8 @@ def render_compare_column(cells: Sequence[CompareCell]) -> list[str]:
                      f"{cell.allowed:>7} {cell.unstable:>5}  {state}")
         if cell.kind == "switch" and cell.first:
             lines.append(f"  {'':<33} first: {cell.first[:150]}")
+        elif not cell.ok:
+            lines += [f"  {'':<33} regression: {text[:150]}" for text in cell.regressed]
     bad = [c.name for c in cells if not c.ok]
     lines.append("compare column: " + ("ok" if not bad else f"FAILED ({', '.join(bad)})"))
     return lines

@@ -192,3 +192,42 @@ def test_percentages() -> None:
     assert parse_fraction("0.5", "--x") == pytest.approx(0.5)
     with pytest.raises(ConfigError, match="--x 'a lot'"):
         parse_fraction("a lot", "--x")
+
+
+def test_a_race_that_went_the_other_way_is_noise() -> None:
+    ok, locked = {"ok": True}, {"ok": False, "error": "drone-locked", "message": "m"}
+
+    def lock(actor: str, answer: object) -> Item:
+        return Item(actor, "emit", "requestSessionLock", {"registrationId": "<drone d0>"},
+                    answer)
+
+    def obs(first: object, second: object) -> Observation:
+        found = Observation("s", "passed")
+        found.items = {("ide0", "emit"): [lock("ide0", first)],
+                       ("ide1", "emit"): [lock("ide1", second)]}
+        return found
+
+    swapped = compare_scenario(ScenarioRuns("s", "f", (obs(ok, locked),)),
+                               ScenarioRuns("s", "f", (obs(locked, ok),)))
+    assert swapped.differences == []
+    assert {d.rule for d in swapped.unstable} == {
+        "a race the scenario leaves open went the other way"}
+    lost = compare_scenario(ScenarioRuns("s", "f", (obs(ok, locked),)),
+                            ScenarioRuns("s", "f", (obs(locked, locked),)))
+    assert [d.verdict for d in lost.differences] == ["regression"]
+
+
+def test_timing_of_a_client_that_reconnected_on_both_sides_is_noise() -> None:
+    def obs(connects: int, reconnected: bool) -> Observation:
+        found = Observation("s", "passed")
+        found.items = {("ide", "link"): [Item("ide", "link", "connect", seq=n)
+                                          for n in range(connects)]}
+        found.reconnected = frozenset({"ide"}) if reconnected else frozenset()
+        return found
+
+    flapping = compare_scenario(ScenarioRuns("s", "f", (obs(4, True),)),
+                                ScenarioRuns("s", "f", (obs(3, True),)))
+    assert flapping.differences == [] and flapping.unstable
+    stranded = compare_scenario(ScenarioRuns("s", "f", (obs(2, True),)),
+                                ScenarioRuns("s", "f", (obs(1, False),)))
+    assert [(d.kind, d.verdict) for d in stranded.differences] == [("fewer", "regression")]
