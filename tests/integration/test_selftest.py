@@ -62,7 +62,12 @@ def test_selftest_catches_a_switch_and_names_the_problem(tmp_path: Path) -> None
     assert "[names it: requestTermination never reached the drone]" in out
     assert "answered 504 termination-timeout" in out
     assert "requestTermination never reached drone d0 (" in out
-    assert out.rstrip().splitlines()[-2] == "selftest passed"
+    assert "\nselftest passed\n" in out
+    column = out[out.index("compare column: harness compare"):]
+    assert "compare column: ok" in column
+    assert "clean (again)" in column and "variant z-timestamps" in column
+    assert "terminate: owner POST /api/v1/drone/registration/<drone d0>/terminate: HTTP 200" \
+        in column  # the switch's first regression, named
     suites = ET.parse(junit).getroot().findall("testsuite")
     assert [(s.get("name"), s.get("failures")) for s in suites] == \
         [("selftest.clean", "0"), ("selftest.variants", "0"), ("selftest.switches", "0")]
