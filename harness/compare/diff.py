@@ -117,15 +117,16 @@ _CORE_FIELDS: Final = ("registrationId", "seq", "text", "name", "status", "summa
 def identity(item: Item) -> str:
     """What makes an item on one side the same item on the other: for what the harness
     sent (emits, HTTP requests) its whole payload, for what the relay sent its event and
-    core fields (``seq``, ``text``, ``status``...)."""
+    core fields (``registrationId``, ``seq``, ``text``, ``status``...)."""
     unknown = UNKNOWN_WORK_ORDER in json.dumps(item.payload, default=str)
     if item.channel == "link":
         core: Any = item.payload.get("reason") if isinstance(item.payload, dict) else None
     elif item.channel in ("emit", "http") or not isinstance(item.payload, dict):
         core = item.payload
     else:
+        # Not the work order's number: concurrent work orders reach an actor in either
+        # order. Items of identical content pair in order, which keeps each one's order.
         core = {k: item.payload[k] for k in _CORE_FIELDS if k in item.payload}
-        core["workOrder"] = item.group  # the drone's 1st, 2nd... work order here
     return f"{item.event}|{unknown}|" + json.dumps(core, sort_keys=True, default=str)
 
 

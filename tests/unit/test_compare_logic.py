@@ -231,3 +231,15 @@ def test_timing_of_a_client_that_reconnected_on_both_sides_is_noise() -> None:
     stranded = compare_scenario(ScenarioRuns("s", "f", (obs(2, True),)),
                                 ScenarioRuns("s", "f", (obs(1, False),)))
     assert [(d.kind, d.verdict) for d in stranded.differences] == [("fewer", "regression")]
+
+
+def test_concurrent_work_orders_may_reach_an_actor_in_either_order() -> None:
+    def prompt(text: str, group: str) -> Item:
+        return Item("d0", "receive", "submitPrompt", {"workOrderId": "<id>", "prompt": text},
+                    group=group)
+
+    one = [prompt("first", "#1"), prompt("second", "#2")]
+    swapped = [prompt("second", "#1"), prompt("first", "#2")]
+    [diff] = sequence(one, swapped)
+    assert diff.kind == "reordered"
+    assert judge(diff, "receive").verdict == "allowed"
