@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from harness.compare.normalize import UNKNOWN_WORK_ORDER
@@ -182,11 +182,5 @@ def sequence(baseline: Sequence[Item], candidate: Sequence[Item]) -> list[StepDi
         in_cand = sorted(pairs, key=lambda p: position[id(p[1])])
         out.append(StepDiff("reordered", pairs[moved][0].event,
                             tuple(b for b, _ in pairs),
-                            tuple(_as_base(a, b) for b, a in in_cand)))
+                            tuple(a for _, a in in_cand)))
     return out
-
-
-def _as_base(after: Item, before: Item) -> Item:
-    """A candidate item carrying its baseline match's work order group (the groups of
-    two runs are numbered apart)."""
-    return replace(after, group=before.group)

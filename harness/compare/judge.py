@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
-from harness.compare.diff import MISSING, FieldChange, StepDiff, identity
+from harness.compare.diff import MISSING, FieldChange, StepDiff
 from harness.compare.model import Verdict
 from harness.compare.normalize import UNKNOWN_WORK_ORDER
 from harness.compare.observe import AFTER_UNKNOWN_WORK_ORDER, LOCK_WHILE_PENDING, NO_ACK, Item
@@ -129,26 +129,40 @@ def _allowed_presence(item: Item, channel: str) -> str:
 
 
 def _reordered(diff: StepDiff) -> Judgement:
-    """A different order of what both sides have: a regression within one work order
-    (section 5 keeps its order), allowed across work orders and other events. The
-    candidate's items carry their baseline match's work order group."""
-    def per_group(items: Sequence[Item]) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for item in items:
-            if item.group is not None:
-                out.setdefault(item.group, []).append(identity(item))
-        return out
-
-    base, cand = per_group(diff.baseline), per_group(diff.candidate)
+    """A different order of what both sides have: a regression when the candidate delivers
+    the events of one work order out of their order (``seq`` falling or repeating, an event
+    after the completion) and the baseline does not; allowed otherwise, as an order across
+    work orders and other events (section 5 keeps the order per work order only). Each side
+    is judged on its own run's work orders: no numbering is shared between runs."""
     first = (diff.baseline or diff.candidate)[0]
-    for group, events in base.items():
-        if cand.get(group) is not None and events != cand[group]:
-            return Judgement("regression", "reordered",
-                             f"{first.actor}: events of one work order arrive in another "
-                             f"order (first moved: {diff.event})")
+    if _out_of_order(diff.candidate) and not _out_of_order(diff.baseline):
+        return Judgement("regression", "reordered",
+                         f"{first.actor}: events of one work order arrive in another order "
+                         f"(first moved: {diff.event})")
     return Judgement("allowed", "reordered",
                      f"{first.actor}: {diff.event} arrives in another place among events "
                      "of other work orders or drones", RULES["5"])
+
+
+def _out_of_order(items: Sequence[Item]) -> bool:
+    """True when some work order's events, in arrival order, do not rise by ``seq`` or
+    go on after its ``workOrderComplete``."""
+    last: dict[str, int] = {}
+    done: set[str] = set()
+    for item in items:
+        if item.group is None:
+            continue
+        if item.group in done:
+            return True
+        if item.event == Event.WORK_ORDER_COMPLETE:
+            done.add(item.group)
+            continue
+        seq = item.payload.get("seq") if isinstance(item.payload, dict) else None
+        if isinstance(seq, int):
+            if seq <= last.get(item.group, -1):
+                return True
+            last[item.group] = seq
+    return False
 
 
 def _changed(before: Item, after: Item, changes: Sequence[FieldChange],

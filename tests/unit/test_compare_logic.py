@@ -243,3 +243,13 @@ def test_concurrent_work_orders_may_reach_an_actor_in_either_order() -> None:
     [diff] = sequence(one, swapped)
     assert diff.kind == "reordered"
     assert judge(diff, "receive").verdict == "allowed"
+
+
+def test_an_ide_that_missed_part_of_one_of_two_alike_streams_is_not_out_of_order() -> None:
+    def event(seq: int, group: str) -> Item:
+        return _item("thinking", {"seq": seq, "text": f"t{seq}"}, group=group)
+
+    base = [event(0, "#1"), event(1, "#1"), event(0, "#2"), event(1, "#2")]
+    missed = [event(0, "#1"), event(0, "#2"), event(1, "#2")]
+    moved = [d for d in sequence(base, missed) if d.kind == "reordered"]
+    assert moved and judge(moved[0], "receive").verdict == "allowed"
