@@ -187,7 +187,9 @@ def _percentiles(runs: Sequence[Observation], event: str) -> Percentiles:
                        percentile(samples, 99), per_run)
 
 
-def _spread(values: Sequence[float | None]) -> float | None:
+def spread(values: Sequence[float | None]) -> float | None:
+    """How far apart runs' values are: the largest over the smallest, minus 1 (None with
+    fewer than two)."""
     known = [v for v in values if v]
     if len(known) < 2:
         return None
@@ -209,7 +211,7 @@ def latency_rows(base: Sequence[Sequence[Observation]], cand: Sequence[Sequence[
         if not b.count and not c.count:
             continue
         change = c.p99 / b.p99 - 1 if b.p99 and c.p99 is not None else None
-        spreads = [s for s in (_spread(b.runs), _spread(c.runs)) if s is not None]
+        spreads = [s for s in (spread(b.runs), spread(c.runs)) if s is not None]
         noise = max(spreads) if spreads else None
         few = min((len(obs.latencies.get(event, ())) for obs in (*flat_base, *flat_cand)),
                   default=0) < MIN_P99_SAMPLES

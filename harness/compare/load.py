@@ -10,11 +10,11 @@ type, with the same threshold, noise and floor as the pack's latency.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from harness.compare.build import spread
 from harness.compare.model import Difference
 from harness.env.base import Environment
 from harness.errors import ConfigError
@@ -125,11 +125,6 @@ class LoadComparison:
                 "differences": [d.to_json() for d in self.differences]}
 
 
-def _spread(values: Sequence[float]) -> float | None:
-    known = [v for v in values if v]
-    return max(known) / min(known) - 1 if len(known) > 1 else None
-
-
 def compare_loads(profile: str, base: LoadSide, cand: LoadSide, max_regression: float,
                   min_delta: float) -> LoadComparison:
     """What regressed under load: a violation kind the candidate shows in every run and the
@@ -156,17 +151,9 @@ def compare_loads(profile: str, base: LoadSide, cand: LoadSide, max_regression: 
         if not before:
             continue
         b, c = sorted(before)[len(before) // 2], sorted(runs)[len(runs) // 2]
-        spreads = [s for s in (_spread(before), _spread(runs)) if s is not None]
+        spreads = [s for s in (spread(before), spread(runs)) if s is not None]
         noise = max(spreads) if spreads else 0.0
         if b and c / b - 1 > max(max_regression, noise) and c - b > min_delta:
             add(f"{event} p99 under load {b * 1000:.1f} → {c * 1000:.1f} ms "
                 f"(+{c / b - 1:.0%}; noise {noise:.0%})", event)
     return out
-
-
-def describe_profile(config: LoadConfig) -> str:
-    """The profile as ``harness load`` flags."""
-    shown = {name: getattr(config, name) for name, _ in _KEYS.values()}
-    defaults = dataclasses.asdict(LoadConfig(workers=config.workers))
-    return " ".join(f"--{flag} {shown[name]}" for flag, (name, _) in _KEYS.items()
-                    if shown[name] != defaults.get(name) or name in LOAD_DEFAULTS)

@@ -23,7 +23,6 @@ from typing import Any, Final, Literal
 from harness.compare.diff import FieldChange
 
 Verdict = Literal["regression", "allowed", "fixed", "unstable"]
-VERDICTS: Final[tuple[Verdict, ...]] = ("regression", "allowed", "fixed", "unstable")
 EXIT_SAME: Final = 0
 EXIT_REGRESSION: Final = 1
 

@@ -86,9 +86,6 @@ class Observation:
     tags: frozenset[str] = frozenset()  # every tag of its items
     reconnected: frozenset[str] = frozenset()  # actors that connected more than once
 
-    def keys(self) -> list[tuple[str, Channel]]:
-        """Every (actor, channel) that has items, in a stable order."""
-        return sorted(self.items, key=lambda k: (k[0], CHANNELS.index(k[1])))
 
 
 def observe(scenario: str, status: str, failure: str | None, history: Sequence[Message],
